@@ -1,0 +1,514 @@
+"""Unit tests of the rate policies and timers, driven by a fake clock."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import threading
+
+import pytest
+
+from connect_chat.enums import MessageReceiptType
+from connect_chat.errors import InvalidInputError
+from connect_chat.throttles import (
+    Backoff,
+    ReceiptBatch,
+    ReceiptOutcome,
+    ReceiptThrottle,
+    ReceiptTicket,
+    TypingIndicators,
+    TypingThrottle,
+)
+
+READ = MessageReceiptType.MESSAGE_READ
+DELIVERED = MessageReceiptType.MESSAGE_DELIVERED
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def ts(i: int) -> str:
+    """An AbsoluteTime-style timestamp for message number ``i``."""
+    return f"2025-05-24T21:40:{i // 1000:02d}.{i % 1000:03d}Z"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def throttle(clock: FakeClock) -> ReceiptThrottle:
+    return ReceiptThrottle(throttle_time=5.0, clock=clock)
+
+
+def flush_and_send(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> list[ReceiptBatch]:
+    """Close the window and report every batch as sent."""
+    deadline = throttle.next_deadline()
+    assert deadline is not None
+    clock.now = deadline
+    batches = throttle.flush()
+    for batch in batches:
+        throttle.mark_sent(batch)
+    return batches
+
+
+def sent_pairs(batches: list[ReceiptBatch]) -> list[tuple[MessageReceiptType, str]]:
+    return [(b.receipt_type, b.message_id) for b in batches]
+
+
+# -- ReceiptThrottle ---------------------------------------------------------------------------
+
+
+def test_hundred_reads_in_one_window_make_one_send_for_the_newest(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    tickets = []
+    for i in range(100):
+        tickets.append(throttle.request(READ, f"m{i}", timestamp=ts(i)))
+        clock.advance(0.01)
+    batches = flush_and_send(throttle, clock)
+    assert sent_pairs(batches) == [(READ, "m99")]
+    assert [t.wait(0) for t in tickets[:-1]] == [ReceiptOutcome.SUPERSEDED] * 99
+    assert tickets[-1].wait(0) is ReceiptOutcome.SENT
+    assert (throttle.sent, throttle.superseded, throttle.suppressed) == (1, 99, 0)
+    assert throttle.next_deadline() is None
+
+
+def test_newest_is_decided_by_timestamp_not_request_order(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    newer = throttle.request(READ, "new", timestamp=ts(2))
+    older = throttle.request(READ, "old", timestamp=ts(1))
+    assert sent_pairs(flush_and_send(throttle, clock)) == [(READ, "new")]
+    assert newer.wait(0) is ReceiptOutcome.SENT
+    assert older.wait(0) is ReceiptOutcome.SUPERSEDED
+
+
+def test_without_timestamps_request_order_decides(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    throttle.request(DELIVERED, "a")
+    throttle.request(DELIVERED, "b")
+    assert sent_pairs(flush_and_send(throttle, clock)) == [(DELIVERED, "b")]
+
+
+def test_nothing_goes_out_before_the_window_closes(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    ticket = throttle.request(READ, "m1", timestamp=ts(1))
+    assert throttle.next_deadline() == clock.now + 5.0
+    clock.advance(4.999)
+    assert not throttle.due()
+    assert throttle.flush() == []
+    assert not ticket.done
+    clock.advance(0.001)
+    assert throttle.due()
+    assert sent_pairs(throttle.flush()) == [(READ, "m1")]
+
+
+def test_read_supersedes_delivered_for_the_same_message(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    delivered = throttle.request(DELIVERED, "m1", timestamp=ts(1))
+    read = throttle.request(READ, "m1", timestamp=ts(1))
+    assert sent_pairs(flush_and_send(throttle, clock)) == [(READ, "m1")]
+    assert read.wait(0) is ReceiptOutcome.SENT
+    assert delivered.wait(0) is ReceiptOutcome.SUPERSEDED
+
+
+def test_delivered_after_pending_read_rides_on_the_read(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    read = throttle.request(READ, "m2", timestamp=ts(2))
+    same = throttle.request(DELIVERED, "m2", timestamp=ts(2))
+    older = throttle.request(DELIVERED, "m1", timestamp=ts(1))
+    assert not same.done
+    assert sent_pairs(flush_and_send(throttle, clock)) == [(READ, "m2")]
+    assert read.wait(0) is ReceiptOutcome.SENT
+    assert same.wait(0) is ReceiptOutcome.SUPERSEDED
+    assert older.wait(0) is ReceiptOutcome.SUPERSEDED
+
+
+def test_read_and_delivered_for_different_messages_both_go_in_one_window(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    throttle.request(READ, "m1", timestamp=ts(1))
+    throttle.request(DELIVERED, "m2", timestamp=ts(2))
+    throttle.request(DELIVERED, "m3", timestamp=ts(3))
+    assert sent_pairs(flush_and_send(throttle, clock)) == [(READ, "m1"), (DELIVERED, "m3")]
+
+
+def test_message_already_read_needs_no_delivered(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    throttle.request(READ, "m2", timestamp=ts(2))
+    flush_and_send(throttle, clock)
+    for message_id, i in (("m2", 2), ("m1", 1)):
+        ticket = throttle.request(DELIVERED, message_id, timestamp=ts(i))
+        assert ticket.wait(0) is ReceiptOutcome.SUPERSEDED
+    assert throttle.next_deadline() is None
+
+
+def test_duplicate_after_send_is_suppressed_without_a_window(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    throttle.request(READ, "m1", timestamp=ts(1))
+    flush_and_send(throttle, clock)
+    dup = throttle.request(READ, "m1", timestamp=ts(1))
+    assert dup.wait(0) is ReceiptOutcome.SUPPRESSED
+    assert dup.reason
+    assert throttle.next_deadline() is None
+    assert throttle.suppressed == 1
+
+
+def test_duplicate_in_the_same_window_is_suppressed_once_sent(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    first = throttle.request(READ, "m1", timestamp=ts(1))
+    dup = throttle.request(READ, "m1", timestamp=ts(1))
+    batches = flush_and_send(throttle, clock)
+    assert len(batches) == 1
+    assert first.wait(0) is ReceiptOutcome.SENT
+    assert dup.wait(0) is ReceiptOutcome.SUPPRESSED
+
+
+def test_older_than_already_receipted_is_never_sent(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    throttle.request(DELIVERED, "m5", timestamp=ts(5))
+    flush_and_send(throttle, clock)
+    older = throttle.request(DELIVERED, "m3", timestamp=ts(3))
+    assert older.wait(0) is ReceiptOutcome.SUPERSEDED
+    assert throttle.next_deadline() is None
+
+
+def test_request_while_in_flight_learns_the_in_flight_outcome(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    throttle.request(READ, "m2", timestamp=ts(2))
+    clock.now = throttle.next_deadline() or 0.0
+    (batch,) = throttle.flush()
+    older = throttle.request(READ, "m1", timestamp=ts(1))
+    dup = throttle.request(READ, "m2", timestamp=ts(2))
+    assert throttle.next_deadline() is None  # no new window for covered requests
+    assert not older.done
+    throttle.mark_sent(batch)
+    assert older.wait(0) is ReceiptOutcome.SUPERSEDED
+    assert dup.wait(0) is ReceiptOutcome.SUPPRESSED
+
+
+def test_own_messages_never_get_receipts(throttle: ReceiptThrottle) -> None:
+    ticket = throttle.request(READ, "mine", timestamp=ts(1), own_message=True)
+    assert ticket.wait(0) is ReceiptOutcome.SUPPRESSED
+    assert "own" in ticket.reason
+    assert throttle.next_deadline() is None
+    assert throttle.flush(force=True) == []
+
+
+def test_disabled_sends_nothing_but_answers(clock: FakeClock) -> None:
+    throttle = ReceiptThrottle(clock=clock, enabled=False)
+    ticket = throttle.request(DELIVERED, "m1")
+    assert ticket.wait(0) is ReceiptOutcome.SUPPRESSED
+    assert throttle.next_deadline() is None
+
+
+def test_at_most_one_of_each_type_per_window_across_windows(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    send_times: list[float] = []
+    for i in range(60):  # one read request every 0.5 s for 30 s
+        throttle.request(READ, f"m{i}", timestamp=ts(i))
+        if throttle.due():
+            for batch in throttle.flush():
+                send_times.append(clock.now)
+                throttle.mark_sent(batch)
+        clock.advance(0.5)
+    gaps = [b - a for a, b in itertools.pairwise(send_times)]
+    assert len(send_times) >= 5
+    assert all(gap >= 5.0 for gap in gaps)
+
+
+def test_window_reopens_after_a_flush(throttle: ReceiptThrottle, clock: FakeClock) -> None:
+    throttle.request(READ, "m1", timestamp=ts(1))
+    flush_and_send(throttle, clock)
+    clock.advance(0.1)
+    throttle.request(READ, "m2", timestamp=ts(2))
+    assert throttle.next_deadline() == pytest.approx(clock.now + 5.0)
+    assert sent_pairs(flush_and_send(throttle, clock)) == [(READ, "m2")]
+
+
+def test_failure_resolves_every_ticket_and_allows_a_retry(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    older = throttle.request(READ, "m1", timestamp=ts(1))
+    newest = throttle.request(READ, "m2", timestamp=ts(2))
+    clock.now = throttle.next_deadline() or 0.0
+    (batch,) = throttle.flush()
+    error = ConnectionError("boom")
+    throttle.mark_failed(batch, error)
+    assert older.wait(0) is ReceiptOutcome.FAILED
+    assert newest.wait(0) is ReceiptOutcome.FAILED
+    assert newest.error is error
+    assert throttle.failed == 2
+    retry = throttle.request(READ, "m2", timestamp=ts(2))
+    assert sent_pairs(flush_and_send(throttle, clock)) == [(READ, "m2")]
+    assert retry.wait(0) is ReceiptOutcome.SENT
+
+
+def test_each_batch_has_a_unique_client_token_and_the_clients_content(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    tokens = set()
+    for i in range(5):
+        throttle.request(READ, f"m{i}", timestamp=ts(i))
+        (batch,) = flush_and_send(throttle, clock)
+        tokens.add(batch.client_token)
+        assert json.loads(batch.content) == {"messageId": f"m{i}"}
+        assert batch.content_type == READ.value
+        clock.advance(1)
+    assert len(tokens) == 5
+
+
+def test_note_receipted_prevents_resending_after_reload(
+    throttle: ReceiptThrottle,
+) -> None:
+    throttle.note_receipted(READ, "m3", timestamp=ts(3))
+    assert throttle.request(READ, "m3", timestamp=ts(3)).wait(0) is ReceiptOutcome.SUPPRESSED
+    assert throttle.request(DELIVERED, "m2", timestamp=ts(2)).wait(0) is (
+        ReceiptOutcome.SUPERSEDED
+    )
+    assert throttle.next_deadline() is None
+
+
+def test_cancel_fails_pending_and_in_flight_tickets(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    in_flight = throttle.request(READ, "m1", timestamp=ts(1))
+    clock.now = throttle.next_deadline() or 0.0
+    (batch,) = throttle.flush()
+    pending = throttle.request(DELIVERED, "m2", timestamp=ts(2))
+    closed = RuntimeError("session closed")
+    throttle.cancel(closed)
+    assert in_flight.wait(0) is ReceiptOutcome.FAILED
+    assert pending.error is closed
+    assert throttle.next_deadline() is None
+    throttle.mark_sent(batch)  # a late report changes nothing
+    assert in_flight.outcome is ReceiptOutcome.FAILED
+
+
+def test_on_schedule_is_called_when_a_window_opens(clock: FakeClock) -> None:
+    calls: list[float] = []
+    throttle = ReceiptThrottle(clock=clock, on_schedule=lambda: calls.append(clock.now))
+    throttle.request(READ, "m1")
+    throttle.request(READ, "m2")
+    assert len(calls) == 1
+
+
+def test_ticket_wait_blocks_until_another_thread_resolves(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    ticket = throttle.request(READ, "m1")
+    assert ticket.wait(0) is None
+    assert ticket.outcome is None
+    started = threading.Event()
+
+    def dispatcher() -> None:
+        started.set()
+        flush_and_send(throttle, clock)
+
+    worker = threading.Thread(target=dispatcher)
+    worker.start()
+    assert started.wait(5)
+    assert ticket.wait(5) is ReceiptOutcome.SENT
+    worker.join(5)
+    assert "SENT" in repr(ticket) or "Sent" in repr(ticket)
+
+
+def test_ticket_repr_is_informative() -> None:
+    ticket = ReceiptTicket(READ, "m1")
+    assert "pending" in repr(ticket) and "m1" in repr(ticket)
+
+
+def test_bad_receipt_settings_are_rejected() -> None:
+    with pytest.raises(InvalidInputError):
+        ReceiptThrottle(throttle_time=-1)
+    with pytest.raises(InvalidInputError):
+        ReceiptThrottle(delivered_delay=-1)
+
+
+def test_delivered_delay_lets_a_later_read_cover_the_delivered(clock: FakeClock) -> None:
+    throttle = ReceiptThrottle(throttle_time=5.0, clock=clock, delivered_delay=3.0)
+    start = clock.now
+    throttle.request(READ, "m1", timestamp=ts(1))
+    clock.now = start + 4.0
+    delivered = throttle.request(DELIVERED, "m2", timestamp=ts(2))  # ready at +7
+    clock.now = start + 5.0
+    first = throttle.flush()
+    for batch in first:
+        throttle.mark_sent(batch)
+    assert sent_pairs(first) == [(READ, "m1")]
+    assert throttle.next_deadline() == start + 10.0  # the next window, not ready_at
+    clock.now = start + 6.0
+    read = throttle.request(READ, "m2", timestamp=ts(2))
+    assert sent_pairs(flush_and_send(throttle, clock)) == [(READ, "m2")]
+    assert read.wait(0) is ReceiptOutcome.SENT
+    assert delivered.wait(0) is ReceiptOutcome.SUPERSEDED
+    assert throttle.sent == 2
+
+
+def test_delivered_delay_is_not_postponed_by_a_stream(clock: FakeClock) -> None:
+    throttle = ReceiptThrottle(throttle_time=5.0, clock=clock, delivered_delay=3.0)
+    sends: list[tuple[float, str]] = []
+    for i in range(30):  # a delivered request every second for 30 s
+        throttle.request(DELIVERED, f"m{i}", timestamp=ts(i))
+        clock.advance(1.0)
+        if throttle.due():
+            for batch in throttle.flush():
+                sends.append((clock.now, batch.message_id))
+                throttle.mark_sent(batch)
+    assert len(sends) >= 4
+    assert sends[0][1] == "m4"  # the newest at the first window's end, not held back
+
+
+def test_delivered_delay_longer_than_the_window(clock: FakeClock) -> None:
+    throttle = ReceiptThrottle(throttle_time=0.0, clock=clock, delivered_delay=3.0)
+    start = clock.now
+    ticket = throttle.request(DELIVERED, "m1")
+    assert throttle.flush() == []
+    assert throttle.next_deadline() == start + 3.0
+    clock.now = start + 3.0
+    (batch,) = throttle.flush()
+    throttle.mark_sent(batch)
+    assert ticket.wait(0) is ReceiptOutcome.SENT
+
+
+def test_force_flush_ignores_windows_and_delays(clock: FakeClock) -> None:
+    throttle = ReceiptThrottle(throttle_time=5.0, clock=clock, delivered_delay=3.0)
+    throttle.request(DELIVERED, "m2", timestamp=ts(2))
+    throttle.request(READ, "m1", timestamp=ts(1))
+    assert sent_pairs(throttle.flush(force=True)) == [(READ, "m1"), (DELIVERED, "m2")]
+    assert throttle.next_deadline() is None
+
+
+# -- TypingThrottle ----------------------------------------------------------------------------
+
+
+def test_typing_sends_at_most_once_per_interval(clock: FakeClock) -> None:
+    typing = TypingThrottle(interval=10.0, clock=clock)
+    assert typing.should_send()
+    results = []
+    for _ in range(9):
+        clock.advance(1.0)
+        results.append(typing.should_send())
+    assert results == [False] * 9
+    clock.advance(0.999)
+    assert not typing.should_send()
+    clock.advance(0.001)
+    assert typing.should_send()
+    assert (typing.sent, typing.skipped) == (2, 10)
+
+
+def test_typing_failed_send_reopens_the_window(clock: FakeClock) -> None:
+    typing = TypingThrottle(interval=10.0, clock=clock)
+    assert typing.should_send()
+    clock.advance(3)
+    typing.send_failed()
+    assert typing.should_send()
+    typing.reset()
+    assert typing.should_send()
+
+
+# -- TypingIndicators --------------------------------------------------------------------------
+
+
+def test_typing_indicator_expires_after_expiry(clock: FakeClock) -> None:
+    indicators: TypingIndicators[str] = TypingIndicators(expiry=12.0, clock=clock)
+    assert indicators.on_typing("agent")
+    assert indicators.next_deadline() == clock.now + 12.0
+    clock.advance(11.9)
+    assert indicators.expired() == []
+    assert indicators.active() == ["agent"]
+    clock.advance(0.1)
+    assert indicators.expired() == ["agent"]
+    assert indicators.active() == []
+    assert indicators.next_deadline() is None
+
+
+def test_typing_again_restarts_the_timer(clock: FakeClock) -> None:
+    indicators: TypingIndicators[str] = TypingIndicators(expiry=12.0, clock=clock)
+    indicators.on_typing("agent")
+    clock.advance(10)
+    assert not indicators.on_typing("agent")  # already active
+    clock.advance(10)
+    assert indicators.expired() == []
+    clock.advance(2)
+    assert indicators.expired() == ["agent"]
+
+
+def test_message_clears_only_that_participants_indicator(clock: FakeClock) -> None:
+    indicators: TypingIndicators[str] = TypingIndicators(expiry=12.0, clock=clock)
+    indicators.on_typing("agent")
+    indicators.on_typing("bot")
+    assert indicators.on_message("agent")
+    assert not indicators.on_message("agent")
+    assert indicators.active() == ["bot"]
+    assert indicators.clear() == ["bot"]
+    assert indicators.next_deadline() is None
+
+
+# -- Backoff -----------------------------------------------------------------------------------
+
+
+def test_backoff_grows_to_the_cap_without_jitter() -> None:
+    backoff = Backoff(base=0.5, factor=2.0, cap=4.0, jitter=0.0, first_delay=0.1)
+    assert backoff.delays(7) == [0.1, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert backoff.attempts == 7
+    backoff.reset()
+    assert backoff.attempts == 0
+    assert backoff.next_delay() == 0.1
+
+
+def test_backoff_jitter_stays_within_bounds_and_varies() -> None:
+    backoff = Backoff(base=1.0, factor=2.0, cap=30.0, jitter=0.5, rng=random.Random(7))
+    backoff.next_delay()
+    nominal = 1.0
+    seen = []
+    for _ in range(200):
+        delay = backoff.next_delay()
+        assert nominal * 0.5 <= delay <= nominal <= 30.0
+        seen.append(delay)
+        nominal = min(30.0, nominal * 2)
+    assert len(set(seen[-50:])) > 1
+
+
+def test_backoff_survives_many_attempts() -> None:
+    backoff = Backoff(jitter=1.0, rng=random.Random(1))
+    delays = backoff.delays(5000)
+    assert all(0.0 <= d <= 30.0 for d in delays)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"base": 0},
+        {"factor": 0.5},
+        {"cap": 0.1, "base": 1.0},
+        {"jitter": 1.5},
+        {"first_delay": -1},
+    ],
+)
+def test_backoff_rejects_bad_settings(kwargs: dict[str, float]) -> None:
+    with pytest.raises(InvalidInputError):
+        Backoff(**kwargs)  # type: ignore[arg-type]

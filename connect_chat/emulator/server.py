@@ -1,0 +1,413 @@
+"""``Emulator``: the aiohttp server on its own event loop in a background thread.
+
+``start()`` returns once the port accepts connections; ``stop()`` closes every socket, stops
+the loop and joins the thread. Every state change happens on the loop thread; the Python
+control API hops onto it and waits for the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from connect_chat.emulator.agent import AgentHandle
+from connect_chat.emulator.calls import CallLog, CallRecord
+from connect_chat.emulator.control import Control, ControlRoutes
+from connect_chat.emulator.faults import Faults
+from connect_chat.emulator.http_api import RestApi
+from connect_chat.emulator.settings import ALL_MESSAGE_TYPES, Settings
+from connect_chat.emulator.state import State
+from connect_chat.emulator.websocket import SocketServer
+from connect_chat.enums import ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENT_BYTES
+from connect_chat.models import ChatDetails
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_CONTROL_TIMEOUT = 30.0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@web.middleware
+async def _cors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Browser front ends call ACPS cross-origin: answer preflights, expose the AWS headers."""
+    if request.method == "OPTIONS":
+        response: web.StreamResponse = web.Response(status=200)
+    else:
+        response = await handler(request)
+    if not response.prepared:
+        response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = request.headers.get(
+            "Access-Control-Request-Headers", "*"
+        )
+        response.headers["Access-Control-Expose-Headers"] = "x-amzn-RequestId, x-amzn-ErrorType"
+    return response
+
+
+class Emulator:
+    """A local Amazon Connect Participant Service + StartChatContact + chat WebSocket.
+
+    ``agent="echo"``: an agent joins every chat and answers each customer message with the
+    same text. Timings are in seconds except ``chat_duration_minutes``.
+    """
+
+    def __init__(
+        self,
+        agent: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        connection_token_ttl: float = 86400.0,
+        websocket_url_ttl: float = 100.0,
+        chat_duration_minutes: float = 1500.0,
+        idle_timeout: float | None = None,
+        auto_disconnect_timeout: float | None = None,
+        max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
+        allowed_attachment_types: Iterable[str] | None = None,
+        allow_non_loopback: bool = False,
+        close_delay_after_end: float = 0.5,
+        echo_typing_to_sender: bool = True,
+        receipt_conflict_over_two_participants: bool = True,
+        default_supported_content_types: Iterable[str] | None = None,
+        attachment_scan: str | None = None,
+        attachment_scan_delay: float = 0.1,
+        max_attachments_per_contact: int | None = None,
+    ) -> None:
+        if agent not in (None, "echo"):
+            raise ValueError("agent must be None or 'echo'")
+        if not _is_loopback(host) and not allow_non_loopback:
+            raise ValueError(
+                f"refusing to bind non-loopback host {host!r}; pass allow_non_loopback=True"
+            )
+        if attachment_scan not in (None, "approve", "reject"):
+            raise ValueError("attachment_scan must be None, 'approve' or 'reject'")
+        if not 0 <= port <= 65535:
+            raise ValueError("port must be between 0 and 65535")
+        for name, value in (
+            ("connection_token_ttl", connection_token_ttl),
+            ("websocket_url_ttl", websocket_url_ttl),
+            ("chat_duration_minutes", chat_duration_minutes),
+        ):
+            if value <= 0:
+                raise ValueError(f"{name} must be positive")
+        self.host = host
+        self._requested_port = port
+        self.settings = Settings(
+            agent=agent,
+            connection_token_ttl=connection_token_ttl,
+            websocket_url_ttl=websocket_url_ttl,
+            chat_duration_minutes=chat_duration_minutes,
+            idle_timeout=idle_timeout,
+            auto_disconnect_timeout=auto_disconnect_timeout,
+            max_attachment_bytes=max_attachment_bytes,
+            allowed_attachment_types=frozenset(allowed_attachment_types)
+            if allowed_attachment_types is not None
+            else ATTACHMENT_CONTENT_TYPES,
+            close_delay_after_end=close_delay_after_end,
+            echo_typing_to_sender=echo_typing_to_sender,
+            receipt_conflict_over_two_participants=receipt_conflict_over_two_participants,
+            default_supported_content_types=frozenset(default_supported_content_types)
+            if default_supported_content_types is not None
+            else ALL_MESSAGE_TYPES,
+            attachment_scan=attachment_scan,
+            attachment_scan_delay=attachment_scan_delay,
+            max_attachments_per_contact=max_attachments_per_contact,
+        )
+        self._calls = CallLog()
+        self.faults = Faults(self._drop_sockets, self._expire_tokens, self._close_sockets)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._state: State | None = None
+        self._control: Control | None = None
+        self._sockets: SocketServer | None = None
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._lifecycle = threading.Lock()
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the emulator is not running")
+        return self._port
+
+    @property
+    def advertised_host(self) -> str:
+        """The host in URLs handed out: numeric loopback unless bound to a specific address."""
+        if self.host in ("localhost", "0.0.0.0", "::", "") or _is_loopback(self.host):
+            return "127.0.0.1"
+        return self.host
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://127.0.0.1:<port>``: the ACPS and Connect endpoint for botocore."""
+        return f"http://{self.advertised_host}:{self.port}"
+
+    def start(self) -> None:
+        """Bind and serve; returns once connections are accepted. Raises ``OSError`` on bind."""
+        with self._lifecycle:
+            if self._thread is not None:
+                raise RuntimeError("the emulator is already running")
+            ready = threading.Event()
+            failure: list[BaseException] = []
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+
+            def main() -> None:
+                asyncio.set_event_loop(loop)
+                try:
+                    loop.run_until_complete(self._startup())
+                except BaseException as exc:
+                    failure.append(exc)
+                    loop.run_until_complete(loop.shutdown_default_executor())
+                    loop.close()
+                    ready.set()
+                    return
+                ready.set()
+                try:
+                    loop.run_forever()
+                finally:
+                    pending = asyncio.all_tasks(loop)
+                    for task in pending:
+                        task.cancel()
+                    if pending:
+                        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    loop.run_until_complete(loop.shutdown_default_executor())
+                    loop.close()
+
+            thread = threading.Thread(target=main, name="connect-chat-emulator", daemon=True)
+            self._thread = thread
+            thread.start()
+            ready.wait()
+            if failure:
+                thread.join()
+                self._thread = None
+                self._loop = None
+                raise failure[0]
+            logger.info("emulator listening on %s", self.endpoint_url)
+
+    async def _startup(self) -> None:
+        loop = asyncio.get_running_loop()
+        state = State(self.settings, loop)
+        self._state = state
+        self._control = Control(state)
+        self._sockets = SocketServer(state, self.faults)
+        app = web.Application(
+            middlewares=[_cors], client_max_size=self.settings.max_attachment_bytes + 1024 * 1024
+        )
+        RestApi(state, self.faults, self._calls).add_routes(app)
+        self._sockets.add_routes(app)
+        ControlRoutes(self._control, self.faults, self._calls).add_routes(app)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        await runner.setup()
+        self._runner = runner
+        site = web.TCPSite(runner, self.host, self._requested_port, backlog=1024)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        address = runner.addresses[0]
+        self._port = int(address[1])
+        http_host = f"{self.advertised_host}:{self._port}"
+        state.http_base = f"http://{http_host}"
+        state.ws_base = f"ws://{http_host}"
+
+    async def _shutdown(self) -> None:
+        if self._state is not None:
+            self._state.shutdown()
+        if self._sockets is not None:
+            await self._sockets.close_all(1001)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        """Close every socket, stop serving and join the thread (idempotent)."""
+        with self._lifecycle:
+            thread, loop = self._thread, self._loop
+            if thread is None or loop is None:
+                return
+            try:
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=15)
+            except Exception:
+                logger.exception("error while stopping the emulator")
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=15)
+            self._thread = None
+            self._loop = None
+            self._port = None
+            logger.info("emulator stopped")
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    # --- running things on the loop --------------------------------------------------------
+    def _on_loop(self, fn: Callable[[], T]) -> T:
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the emulator is not running")
+        if self._thread is threading.current_thread():
+            return fn()
+
+        async def call() -> T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=_CONTROL_TIMEOUT)
+
+    def _run(self, fn: Callable[[Control], T]) -> T:
+        def call() -> T:
+            assert self._control is not None
+            return fn(self._control)
+
+        return self._on_loop(call)
+
+    def _drop_sockets(self, contact_id: str | None) -> int:
+        return self._on_loop(lambda: self._require_state().drop_sockets(contact_id))
+
+    def _close_sockets(self, code: int, contact_id: str | None) -> int:
+        return self._on_loop(lambda: self._require_state().close_sockets(code, contact_id))
+
+    def _expire_tokens(self, contact_id: str | None) -> int:
+        return self._on_loop(lambda: self._require_state().expire_connection_tokens(contact_id))
+
+    def _require_state(self) -> State:
+        if self._state is None:
+            raise RuntimeError("the emulator is not running")
+        return self._state
+
+    # --- control API -------------------------------------------------------------------------
+    def start_chat(
+        self,
+        display_name: str = "Customer",
+        *,
+        initial_message: str | dict[str, str] | None = None,
+        supported_content_types: list[str] | None = None,
+        chat_duration_minutes: float | None = None,
+        persistent_chat: str | dict[str, str] | None = None,
+    ) -> ChatDetails:
+        """A new chat, as StartChatContact creates it; ``persistent_chat`` = a source contact id
+        (ENTIRE_PAST_SESSION) or a ``PersistentChat`` dict. Any positive duration is allowed."""
+        answer = self._run(
+            lambda c: c.start_chat(
+                display_name,
+                initial_message,
+                supported_content_types,
+                chat_duration_minutes,
+                persistent_chat,
+            )
+        )
+        return ChatDetails(
+            participant_token=answer["ParticipantToken"],
+            contact_id=answer["ContactId"],
+            participant_id=answer["ParticipantId"],
+        )
+
+    def agent(self, contact_id: str) -> AgentHandle:
+        """The agent side of ``contact_id``."""
+        self._run(lambda c: c.customer_id(contact_id))
+        return AgentHandle(self, contact_id)
+
+    def end_chat(self, contact_id: str) -> None:
+        """End the contact: agents leave, ``chat.ended``, sockets close, tokens stop working."""
+        self._run(lambda c: c.end_chat(contact_id))
+
+    def transcript(self, contact_id: str) -> list[dict[str, Any]]:
+        """The stored transcript, oldest first, in GetTranscript item form."""
+        return self._run(lambda c: c.transcript(contact_id))
+
+    def contact(self, contact_id: str) -> dict[str, Any]:
+        """``{"ContactId", "State": "ACTIVE"|"ENDED", "Transcript": [...]}``."""
+        return self._run(lambda c: c.contact_view(contact_id))
+
+    def contact_ids(self) -> list[str]:
+        return self._on_loop(lambda: list(self._require_state().contacts))
+
+    def emit_event(
+        self,
+        contact_id: str,
+        content_type: str,
+        content: str | None = None,
+        *,
+        participant_id: str | None = None,
+        display_name: str | None = None,
+        participant_role: str | None = None,
+        store: bool | None = None,
+    ) -> str:
+        """Push any EVENT item (idle, returned, invited, transfer, rehydrated, ...).
+
+        The subject is ``participant_id`` (use ``"customer"`` for the chat's customer); its
+        name and role fill the item unless given. ``store=None`` keeps the item in the
+        transcript when the service does (joined, left, invited, ended, transfer).
+        """
+        if participant_id == "customer":
+            participant_id = self._run(lambda c: c.customer_id(contact_id))
+        answer = self._run(
+            lambda c: c.emit_event(
+                contact_id,
+                str(content_type),
+                content,
+                participant_id,
+                display_name,
+                participant_role,
+                store,
+            )
+        )
+        return str(answer["Id"])
+
+    def system_event(
+        self,
+        contact_id: str,
+        content_type: str,
+        content: str | None = None,
+        participant_role: str = "SYSTEM",
+    ) -> str:
+        """An EVENT with no participant subject and role ``participant_role``."""
+        return self.emit_event(contact_id, content_type, content, participant_role=participant_role)
+
+    def start_authentication(self, contact_id: str) -> str:
+        """Push ``authentication.initiated`` with a new SessionId (for GetAuthenticationUrl)."""
+        return self._run(lambda c: c.start_authentication(contact_id))
+
+    def calls(
+        self, operation: str | None = None, contact_id: str | None = None
+    ) -> list[CallRecord]:
+        """Every REST request answered so far (optionally one operation / one contact)."""
+        return self._calls.select(operation, contact_id)
+
+    def clear_calls(self) -> None:
+        self._calls.clear()
+
+    def websocket_count(self, contact_id: str | None = None) -> int:
+        """Open, subscribed chat WebSockets (all, or one contact's)."""
+        return self._on_loop(lambda: self._require_state().socket_count(contact_id))
+
+    def frames_sent(self, contact_id: str | None = None) -> int:
+        """``aws/chat`` frames pushed so far (all, or one contact's)."""
+        return self._on_loop(lambda: self._require_state().frame_count(contact_id))

@@ -1,0 +1,41 @@
+"""Knobs of one emulator: service timings and limits, shortened by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from connect_chat.enums import ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, ContentType
+
+#: Every content type a customer may send (StartChatContact ``SupportedMessagingContentTypes``).
+ALL_MESSAGE_TYPES: frozenset[str] = frozenset(
+    {
+        ContentType.PLAIN_TEXT.value,
+        ContentType.RICH_TEXT.value,
+        ContentType.JSON.value,
+        ContentType.INTERACTIVE_TEXT.value,
+        ContentType.INTERACTIVE_RESPONSE.value,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Timings in seconds unless named otherwise; defaults are the service's (wire-protocol.md)."""
+
+    agent: str | None = None
+    connection_token_ttl: float = 86400.0
+    websocket_url_ttl: float = 100.0
+    chat_duration_minutes: float = 1500.0
+    idle_timeout: float | None = None
+    auto_disconnect_timeout: float | None = None
+    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
+    allowed_attachment_types: frozenset[str] = ATTACHMENT_CONTENT_TYPES
+    attachment_url_ttl: float = 300.0
+    close_delay_after_end: float = 0.5
+    echo_typing_to_sender: bool = True
+    receipt_conflict_over_two_participants: bool = True
+    default_supported_content_types: frozenset[str] = field(default=ALL_MESSAGE_TYPES)
+    replay_window: float = 300.0
+    attachment_scan: str | None = None
+    attachment_scan_delay: float = 0.1
+    max_attachments_per_contact: int | None = None

@@ -1,8 +1,9 @@
 """The official JavaScript client (amazon-connect-chatjs, in Node) against the emulator.
 
-Optional: runs when ``CONNECT_CHAT_CHATJS_DIR`` names a directory whose ``node_modules`` holds
-``amazon-connect-chatjs`` (5.x) and ``ws``, e.g. after
-``npm install --prefix "$CONNECT_CHAT_CHATJS_DIR" amazon-connect-chatjs@5 ws``.
+Uses ``CONNECT_CHAT_CHATJS_DIR`` when it names a directory whose ``node_modules`` holds
+``amazon-connect-chatjs`` and ``ws``; otherwise, where ``node`` and ``npm`` are on the PATH, it
+installs the pinned versions once into ``~/.cache/connect-chat/`` (a few seconds). It skips only
+where Node.js is missing or the npm registry cannot be reached.
 """
 
 from __future__ import annotations
@@ -18,21 +19,50 @@ import pytest
 from connect_chat.emulator import Emulator
 from tests.emulator.conftest import wait_until
 
-CHATJS_DIR = os.environ.get("CONNECT_CHAT_CHATJS_DIR", "")
 SCRIPT = Path(__file__).parent / "chatjs" / "customer.js"
+PACKAGES = ("amazon-connect-chatjs@5.0.0", "ws@8.23.0")
 
 
-@pytest.mark.skipif(
-    not CHATJS_DIR
-    or shutil.which("node") is None
-    or not (Path(CHATJS_DIR) / "node_modules" / "amazon-connect-chatjs").is_dir(),
-    reason="set CONNECT_CHAT_CHATJS_DIR to a directory with amazon-connect-chatjs installed",
-)
-def test_official_javascript_client_full_session() -> None:
+def _installed(directory: Path) -> bool:
+    return (directory / "node_modules" / "amazon-connect-chatjs").is_dir() and (
+        directory / "node_modules" / "ws"
+    ).is_dir()
+
+
+@pytest.fixture(scope="module")
+def chatjs_dir() -> Path:
+    """A directory with the official JavaScript client installed (see the module docstring)."""
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed")
+    given = os.environ.get("CONNECT_CHAT_CHATJS_DIR")
+    if given:
+        if not _installed(Path(given)):
+            pytest.fail(f"CONNECT_CHAT_CHATJS_DIR={given} holds no amazon-connect-chatjs")
+        return Path(given)
+    directory = Path.home() / ".cache" / "connect-chat" / "chatjs-5.0.0"
+    if not _installed(directory):
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("npm is not installed")
+        directory.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [npm, "install", "--prefix", str(directory), "--no-audit", "--no-fund", *PACKAGES],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if result.returncode != 0 or not _installed(directory):
+            pytest.skip(f"could not install {' '.join(PACKAGES)}: {result.stderr[-500:]}")
+    return directory
+
+
+def test_official_javascript_client_full_session(chatjs_dir: Path) -> None:
+    chatjs = str(chatjs_dir)
     with Emulator(agent="echo", close_delay_after_end=0.2) as emu:
         details = emu.start_chat("Node")
         assert details.contact_id and details.participant_id
-        env = dict(os.environ, NODE_PATH=str(Path(CHATJS_DIR) / "node_modules"))
+        env = dict(os.environ, NODE_PATH=str(Path(chatjs) / "node_modules"))
         proc = subprocess.Popen(
             [
                 "node",
@@ -42,7 +72,7 @@ def test_official_javascript_client_full_session() -> None:
                 details.participant_id,
                 details.participant_token,
             ],
-            cwd=CHATJS_DIR,
+            cwd=chatjs,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

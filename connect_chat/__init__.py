@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from connect_chat.enums import (
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+from connect_chat.client import AWSClient  # noqa: E402
+from connect_chat.config import Features, GlobalConfig, MessageReceipts  # noqa: E402
+from connect_chat.dispatcher import ItemStream, SessionStats  # noqa: E402
+from connect_chat.enums import (  # noqa: E402
     ContentType,
     MessageDirection,
     MessageReceiptType,
@@ -13,20 +20,47 @@ from connect_chat.enums import (
     ScanDirection,
     SortKey,
 )
-from connect_chat.models import ChatDetails
-
-__version__ = "0.1.0"
-
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+from connect_chat.models import (  # noqa: E402
+    ChatDetails,
+    ConnectionDetails,
+    Event,
+    Message,
+    Metadata,
+    StartPosition,
+    TranscriptData,
+    TranscriptItem,
+    TranscriptResponse,
+)
+from connect_chat.sdk_logger import SDKLogger  # noqa: E402
+from connect_chat.session import ChatSession, ConnectionDetailsProvider  # noqa: E402
+from connect_chat.transcript import TranscriptView  # noqa: E402
 
 __all__ = [
+    "AWSClient",
     "ChatDetails",
+    "ChatSession",
+    "ConnectionDetails",
+    "ConnectionDetailsProvider",
     "ContentType",
+    "Event",
+    "Features",
+    "GlobalConfig",
+    "ItemStream",
+    "Message",
     "MessageDirection",
     "MessageReceiptType",
+    "MessageReceipts",
     "MessageStatus",
+    "Metadata",
     "ParticipantRole",
+    "SDKLogger",
     "ScanDirection",
+    "SessionStats",
     "SortKey",
+    "StartPosition",
+    "TranscriptData",
+    "TranscriptItem",
+    "TranscriptResponse",
+    "TranscriptView",
     "__version__",
 ]

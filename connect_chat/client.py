@@ -1,0 +1,324 @@
+"""``AWSClient``: the Amazon Connect Participant Service calls, over one botocore client.
+
+A plain class meant to be subclassed: override any method (to add headers, log, route
+through a gateway, fake responses in tests) and pass the subclass -- or an instance -- as
+``GlobalConfig(custom_aws_client=...)``. Methods you do not override keep the default
+behaviour, and an override may call ``super()``.
+
+The botocore client is created once per ``AWSClient``, with
+``Config(signature_version=UNSIGNED)``: the service authenticates each call with the
+``X-Amz-Bearer`` header, which botocore fills from the ``ParticipantToken`` /
+``ConnectionToken`` parameter (the service model places both in that header). Retries use
+botocore's "standard" mode. botocore errors become the SDK's typed errors
+(:mod:`connect_chat.errors`) with the service code and HTTP status kept and the botocore
+exception as ``__cause__``; no token ever appears in their messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import botocore.session
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+
+from connect_chat.config import DEFAULT_REGION
+from connect_chat.errors import (
+    ConnectChatError,
+    EndpointUnreachableError,
+    InvalidInputError,
+    ServiceError,
+    service_error_class,
+)
+from connect_chat.models import ConnectionDetails, StartPosition
+from connect_chat.parsing import parse_expiry
+
+logger = logging.getLogger(__name__)
+
+#: CreateParticipantConnection ``Type`` of a customer session.
+CONNECTION_TYPES = ("WEBSOCKET", "CONNECTION_CREDENTIALS")
+
+_RETRYABLE_CODES = frozenset({"ThrottlingException", "InternalServerException"})
+
+T = TypeVar("T")
+
+
+def base_botocore_config() -> Config:
+    """The SDK's botocore settings (a user ``Config`` is merged over them)."""
+    from connect_chat import __version__
+
+    return Config(
+        signature_version=UNSIGNED,
+        retries={"mode": "standard", "total_max_attempts": 3},
+        connect_timeout=10,
+        read_timeout=30,
+        user_agent_extra=f"connect-chat/{__version__}",
+    )
+
+
+class AWSClient:
+    """The Participant Service operations the chat needs (iOS ``AWSClient``, in Python).
+
+    ``region``, ``endpoint_url`` (the emulator, a VPC endpoint) and ``botocore_config``
+    (proxies, timeouts, retries) configure the one botocore client, built here; pass
+    ``disable_csm=True`` to keep botocore's client-side monitoring off whatever the
+    environment says.
+    """
+
+    def __init__(
+        self,
+        region: str = DEFAULT_REGION,
+        endpoint_url: str | None = None,
+        botocore_config: Config | None = None,
+        *,
+        disable_csm: bool = False,
+    ) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        config = base_botocore_config()
+        if botocore_config is not None:
+            config = config.merge(botocore_config)
+        config = config.merge(Config(signature_version=UNSIGNED))
+        session = botocore.session.get_session()
+        if disable_csm:
+            session.set_config_variable("csm_enabled", False)
+        self._client = session.create_client(
+            "connectparticipant",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=config,
+        )
+
+    @property
+    def botocore_client(self) -> Any:
+        """The underlying botocore ``connectparticipant`` client."""
+        return self._client
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _call(self, operation: str, method: Callable[..., T], **params: Any) -> T:
+        """Run one botocore call and translate its errors."""
+        try:
+            return method(**params)
+        except ClientError as exc:
+            error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
+            code = str(error.get("Code") or "")
+            message = str(error.get("Message") or code or "service error")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            cls = service_error_class(code, status)
+            raise cls(
+                message,
+                code=code,
+                status=status,
+                operation=operation,
+                retryable=code in _RETRYABLE_CODES or (status is not None and status >= 500),
+            ) from exc
+        except ParamValidationError as exc:
+            raise InvalidInputError(f"{operation}: invalid parameters: {exc}") from exc
+        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError,
+                ConnectionClosedError) as exc:
+            raise EndpointUnreachableError(
+                f"{operation}: the Participant Service endpoint could not be reached "
+                f"({type(exc).__name__})"
+            ) from exc
+        except ConnectChatError:
+            raise
+        except Exception as exc:  # botocore's other transport errors
+            raise EndpointUnreachableError(
+                f"{operation}: request failed ({type(exc).__name__})"
+            ) from exc
+
+    @staticmethod
+    def _client_token(client_token: str | None) -> str:
+        return client_token or str(uuid.uuid4())
+
+    # -- operations ----------------------------------------------------------------------
+
+    def create_participant_connection(self, participant_token: str) -> ConnectionDetails:
+        """CreateParticipantConnection (WEBSOCKET + CONNECTION_CREDENTIALS): fresh URL and token."""
+        response = self._call(
+            "CreateParticipantConnection",
+            self._client.create_participant_connection,
+            ParticipantToken=participant_token,
+            Type=list(CONNECTION_TYPES),
+        )
+        websocket = response.get("Websocket") or {}
+        credentials = response.get("ConnectionCredentials") or {}
+        url, token = websocket.get("Url"), credentials.get("ConnectionToken")
+        if not url or not token:
+            raise ServiceError(
+                "the response lacks the WebSocket URL or the connection token",
+                operation="CreateParticipantConnection",
+            )
+        return ConnectionDetails(
+            websocket_url=url,
+            connection_token=token,
+            expiry=parse_expiry(credentials.get("Expiry")),
+            websocket_url_expiry=parse_expiry(websocket.get("ConnectionExpiry")),
+        )
+
+    def disconnect_participant_connection(
+        self, connection_token: str, client_token: str | None = None
+    ) -> None:
+        """DisconnectParticipant: the customer leaves the chat."""
+        self._call(
+            "DisconnectParticipant",
+            self._client.disconnect_participant,
+            ConnectionToken=connection_token,
+            ClientToken=self._client_token(client_token),
+        )
+
+    def send_message(
+        self,
+        connection_token: str,
+        content_type: str,
+        message: str,
+        client_token: str | None = None,
+    ) -> Mapping[str, Any]:
+        """SendMessage; returns the service response (``Id``, ``AbsoluteTime``).
+
+        Pass the same ``client_token`` when retrying one message: the service stores it once.
+        """
+        return self._call(
+            "SendMessage",
+            self._client.send_message,
+            ConnectionToken=connection_token,
+            ContentType=content_type,
+            Content=message,
+            ClientToken=self._client_token(client_token),
+        )
+
+    def send_event(
+        self,
+        connection_token: str,
+        content_type: str,
+        content: str | None = None,
+        client_token: str | None = None,
+    ) -> Mapping[str, Any]:
+        """SendEvent (typing, receipts); an empty ``content`` is left out."""
+        params: dict[str, Any] = {
+            "ConnectionToken": connection_token,
+            "ContentType": content_type,
+            "ClientToken": self._client_token(client_token),
+        }
+        if content:
+            params["Content"] = content
+        return self._call("SendEvent", self._client.send_event, **params)
+
+    def get_transcript(
+        self,
+        connection_token: str,
+        *,
+        scan_direction: str | None = None,
+        sort_order: str | None = None,
+        max_results: int | None = None,
+        next_token: str | None = None,
+        start_position: StartPosition | None = None,
+        contact_id: str | None = None,
+    ) -> Mapping[str, Any]:
+        """GetTranscript; returns the service response (``Transcript``, ``NextToken``...)."""
+        params: dict[str, Any] = {"ConnectionToken": connection_token}
+        if scan_direction is not None:
+            params["ScanDirection"] = str(scan_direction)
+        if sort_order is not None:
+            params["SortOrder"] = str(sort_order)
+        if max_results is not None:
+            params["MaxResults"] = max_results
+        if next_token:
+            params["NextToken"] = next_token
+        if start_position is not None and start_position.to_request():
+            params["StartPosition"] = start_position.to_request()
+        if contact_id:
+            params["ContactId"] = contact_id
+        return self._call("GetTranscript", self._client.get_transcript, **params)
+
+    def start_attachment_upload(
+        self,
+        connection_token: str,
+        content_type: str,
+        attachment_name: str,
+        attachment_size_in_bytes: int,
+        client_token: str | None = None,
+    ) -> Mapping[str, Any]:
+        """StartAttachmentUpload; returns ``AttachmentId`` and ``UploadMetadata``."""
+        return self._call(
+            "StartAttachmentUpload",
+            self._client.start_attachment_upload,
+            ConnectionToken=connection_token,
+            ContentType=content_type,
+            AttachmentName=attachment_name,
+            AttachmentSizeInBytes=attachment_size_in_bytes,
+            ClientToken=self._client_token(client_token),
+        )
+
+    def complete_attachment_upload(
+        self,
+        connection_token: str,
+        attachment_ids: Sequence[str],
+        client_token: str | None = None,
+    ) -> Mapping[str, Any]:
+        """CompleteAttachmentUpload for uploaded attachments."""
+        return self._call(
+            "CompleteAttachmentUpload",
+            self._client.complete_attachment_upload,
+            ConnectionToken=connection_token,
+            AttachmentIds=list(attachment_ids),
+            ClientToken=self._client_token(client_token),
+        )
+
+    def get_attachment(
+        self,
+        connection_token: str,
+        attachment_id: str,
+        url_expiry_in_seconds: int | None = None,
+    ) -> Mapping[str, Any]:
+        """GetAttachment; returns the pre-signed download ``Url`` and its expiry."""
+        params: dict[str, Any] = {
+            "ConnectionToken": connection_token,
+            "AttachmentId": attachment_id,
+        }
+        if url_expiry_in_seconds is not None:
+            params["UrlExpiryInSeconds"] = url_expiry_in_seconds
+        return self._call("GetAttachment", self._client.get_attachment, **params)
+
+    def describe_view(self, connection_token: str, view_token: str) -> Mapping[str, Any]:
+        """DescribeView; returns the service response (``View``)."""
+        return self._call(
+            "DescribeView",
+            self._client.describe_view,
+            ConnectionToken=connection_token,
+            ViewToken=view_token,
+        )
+
+    def get_authentication_url(
+        self, connection_token: str, session_id: str, redirect_uri: str
+    ) -> str:
+        """GetAuthenticationUrl (Authenticate Customer flow block): the sign-in URL."""
+        response = self._call(
+            "GetAuthenticationUrl",
+            self._client.get_authentication_url,
+            ConnectionToken=connection_token,
+            SessionId=session_id,
+            RedirectUri=redirect_uri,
+        )
+        return str(response.get("AuthenticationUrl") or "")
+
+    def cancel_participant_authentication(self, connection_token: str, session_id: str) -> None:
+        """CancelParticipantAuthentication."""
+        self._call(
+            "CancelParticipantAuthentication",
+            self._client.cancel_participant_authentication,
+            ConnectionToken=connection_token,
+            SessionId=session_id,
+        )

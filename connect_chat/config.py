@@ -1,0 +1,172 @@
+"""Session configuration: iOS ``GlobalConfig``/``Features``/``MessageReceipts`` + timing knobs.
+
+All classes are frozen attrs classes: a configuration is a value. Change one with
+``attrs.evolve(config, heartbeat_interval=1.0)`` and hand it to ``ChatSession.configure``.
+The service's own timings (10 s heartbeat, 5 s receipt window, 10 s typing throttle...) are
+the defaults; tests shorten them here instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from connect_chat.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from connect_chat.client import AWSClient
+
+#: iOS ``GlobalConfig.defaultRegion``.
+DEFAULT_REGION = "us-west-2"
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise InvalidInputError(f"{attribute.name} must be a positive number, got {value!r}")
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        raise InvalidInputError(f"{attribute.name} must be a number >= 0, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class MessageReceipts:
+    """Whether read/delivered receipts are sent, and the window that batches them (iOS: 5 s)."""
+
+    should_send_message_receipts: bool = True
+    throttle_time: float = attrs.field(default=5.0, validator=_non_negative)
+
+
+@attrs.frozen(kw_only=True)
+class Features:
+    """Optional behaviours (iOS ``Features``)."""
+
+    message_receipts: MessageReceipts = attrs.field(factory=MessageReceipts)
+
+
+@attrs.frozen(kw_only=True)
+class GlobalConfig:
+    """Everything a :class:`~connect_chat.session.ChatSession` needs to know before connecting.
+
+    ``custom_aws_client`` is either an :class:`~connect_chat.client.AWSClient` subclass (the
+    session instantiates it with this config's region, endpoint and botocore config, so an
+    override calling ``super()`` works unchanged) or a ready instance (used as given: you built
+    it, you chose its endpoint).
+
+    ``botocore_config`` is merged into the SDK's own botocore ``Config`` (proxies, timeouts,
+    retries); the SDK always keeps ``signature_version=UNSIGNED``.
+    """
+
+    region: str = attrs.field(default=DEFAULT_REGION)
+    features: Features = attrs.field(factory=Features)
+    disable_csm: bool = False
+    custom_aws_client: AWSClient | type[AWSClient] | None = attrs.field(default=None)
+    endpoint_url: str | None = attrs.field(default=None)
+    botocore_config: Any = attrs.field(default=None)
+
+    # --- timing knobs (seconds) ------------------------------------------------------------
+    #: Interval of ``aws/heartbeat`` and ``aws/ping``; a reply missing after one interval is a miss.
+    heartbeat_interval: float = attrs.field(default=10.0, validator=_positive)
+    #: How long ``connect()`` waits for the WebSocket to be open and subscribed.
+    connect_timeout: float = attrs.field(default=15.0, validator=_positive)
+    #: Reconnect backoff: the first retry after ``reconnect_first_delay``, then ``base``,
+    #: ``base * factor``... up to ``cap``, each shortened by up to ``jitter`` (0..1) of itself.
+    reconnect_first_delay: float = attrs.field(default=0.0, validator=_non_negative)
+    reconnect_backoff_base: float = attrs.field(default=0.5, validator=_positive)
+    reconnect_backoff_factor: float = attrs.field(default=2.0, validator=_positive)
+    reconnect_backoff_cap: float = attrs.field(default=30.0, validator=_positive)
+    reconnect_backoff_jitter: float = attrs.field(default=0.3, validator=_non_negative)
+    #: Give up reconnecting after this many failed attempts in a row (None: never give up).
+    max_reconnect_attempts: int | None = attrs.field(default=None)
+    #: Leading-edge throttle of outgoing typing events, and lifetime of an incoming indicator.
+    typing_throttle: float = attrs.field(default=10.0, validator=_non_negative)
+    typing_expiry: float = attrs.field(default=12.0, validator=_positive)
+    #: Delay before an incoming message's delivered receipt becomes pending (iOS: 3 s).
+    delivered_receipt_delay: float = attrs.field(default=3.0, validator=_non_negative)
+    #: MaxResults of the history page loaded on connect and of each gap-fill page.
+    transcript_page_size: int = attrs.field(default=30)
+    #: How often the socket thread wakes up to check its timers and stop flags.
+    socket_poll_interval: float = attrs.field(default=0.2, validator=_positive)
+    #: Deadline for ``disconnect()``/``reset()`` to join the session's two threads.
+    join_timeout: float = attrs.field(default=2.0, validator=_positive)
+    #: Capacity of the inbox queue between the socket thread and the dispatcher thread.
+    inbox_size: int = attrs.field(default=10_000)
+    #: Capacity of each pull-API subscriber queue (oldest items dropped beyond it, with a warning).
+    pull_queue_size: int = attrs.field(default=1_000)
+
+    @features.validator
+    def _check_features(self, attribute: attrs.Attribute[Features], value: Features) -> None:
+        if not isinstance(value, Features):
+            raise InvalidInputError(f"features must be a Features, got {type(value).__name__}")
+
+    @custom_aws_client.validator
+    def _check_client(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        from connect_chat.client import AWSClient
+
+        if value is None or isinstance(value, AWSClient):
+            return
+        if isinstance(value, type) and issubclass(value, AWSClient):
+            return
+        raise InvalidInputError(
+            "custom_aws_client must be an AWSClient subclass or instance, "
+            f"got {type(value).__name__}"
+        )
+
+    @botocore_config.validator
+    def _check_botocore(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        from botocore.config import Config
+
+        if value is not None and not isinstance(value, Config):
+            raise InvalidInputError(
+                f"botocore_config must be a botocore.config.Config, got {type(value).__name__}"
+            )
+
+    @max_reconnect_attempts.validator
+    def _check_attempts(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is None:
+            return
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InvalidInputError(
+                f"max_reconnect_attempts must be None or an int >= 1, got {value!r}"
+            )
+
+    @region.validator
+    def _check_region(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInputError(f"region must be a non-empty string, got {value!r}")
+
+    @endpoint_url.validator
+    def _check_endpoint(self, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            raise InvalidInputError(
+                f"endpoint_url must be an http:// or https:// URL, got {value!r}"
+            )
+
+    @transcript_page_size.validator
+    def _check_page_size(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if not isinstance(value, int) or not 1 <= value <= 100:
+            raise InvalidInputError(f"transcript_page_size must be 1..100, got {value!r}")
+
+    @reconnect_backoff_jitter.validator
+    def _check_jitter(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if value > 1:
+            raise InvalidInputError(f"reconnect_backoff_jitter must be 0..1, got {value!r}")
+
+    @reconnect_backoff_cap.validator
+    def _check_cap(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if value < self.reconnect_backoff_base or value < self.reconnect_first_delay:
+            raise InvalidInputError("reconnect_backoff_cap must be >= the base and first delay")
+
+    @inbox_size.validator
+    def _check_inbox(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if not isinstance(value, int) or value < 16:
+            raise InvalidInputError(f"inbox_size must be an int >= 16, got {value!r}")
+
+    @pull_queue_size.validator
+    def _check_pull(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if not isinstance(value, int) or value < 1:
+            raise InvalidInputError(f"pull_queue_size must be an int >= 1, got {value!r}")

@@ -1,0 +1,628 @@
+"""The dispatcher thread: the single consumer of a session's inbox.
+
+Everything that changes the transcript happens here, in inbox order: frames from the socket
+thread, connection events, history pages and local send results posted by caller threads.
+For each, the dispatcher parses (``parsing``), merges (``transcript``) and then runs the
+program's callbacks -- in order, on this thread, with no SDK lock held. A callback that
+raises is logged and delivery goes on. A callback may call any session method: those only
+post to the inbox or make REST calls, and ``disconnect()`` from here never joins this
+thread.
+
+Timers (:meth:`Dispatcher.call_later`) run on this thread too: the inbox wait is bounded by
+the next deadline, computed from ``time.monotonic()``.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+
+from connect_chat.enums import ContentType, ScanDirection
+from connect_chat.errors import ChatEndedError, ConnectChatError, SessionClosedError
+from connect_chat.models import Event, Message, TranscriptData, TranscriptItem
+from connect_chat.parsing import (
+    MAX_FRAME_CHARS,
+    TOPIC_CHAT,
+    ParsedItem,
+    TranscriptPage,
+    iso_timestamp,
+    parse_chat_frame,
+    parse_frame,
+    synthesized_chat_ended,
+)
+from connect_chat.throttles import ReceiptBatch, ReceiptThrottle
+from connect_chat.transcript import Change, Transcript, TranscriptView
+from connect_chat.websocket import RawFrame, SocketEvent
+
+logger = logging.getLogger(__name__)
+
+#: Live event content type -> the callback it fires (besides ``on_message_received``).
+EVENT_CALLBACKS: dict[str, str] = {
+    ContentType.TYPING.value: "on_typing",
+    ContentType.PARTICIPANT_IDLE.value: "on_participant_idle",
+    ContentType.PARTICIPANT_RETURNED.value: "on_participant_returned",
+    ContentType.AUTO_DISCONNECTION.value: "on_auto_disconnection",
+    ContentType.PARTICIPANT_INVITED.value: "on_participant_invited",
+    ContentType.CHAT_REHYDRATED.value: "on_chat_rehydrated",
+}
+
+#: Gap fill stops after this many pages even if the service keeps offering more.
+MAX_GAP_FILL_PAGES = 100
+
+
+# --------------------------------------------------------------------------------------------
+# The inbox and the session's counters
+
+
+class Inbox(queue.Queue[object]):
+    """The dispatcher's FIFO. Its bound applies to live frames only.
+
+    Overflow policy: a live frame that finds the inbox full is dropped and counted (the
+    socket thread never blocks on a slow program); the dispatcher then fetches what it missed
+    with GetTranscript, like after a reconnect, so no chat item is lost. Everything else
+    (connection events, local sends, history pages, the end marker) is never refused: those
+    are few, and some come from the dispatcher thread itself (a callback calling
+    ``send_message``), which must never wait on its own queue.
+    """
+
+    def force_put(self, item: object) -> None:
+        with self.not_full:
+            self._put(item)
+            self.unfinished_tasks += 1
+            self.not_empty.notify()
+
+
+class SessionStats:
+    """Counters of one session (all connections), for monitoring and tests.
+
+    ``bad_frames``: frames dropped as unusable (each logged once); ``bad_history_items``:
+    unreadable GetTranscript items left out; ``inbox_overflows``: live frames that found the
+    inbox full (recovered by GetTranscript); ``gap_fills``: GetTranscript catch-ups run after
+    a reconnect or an overflow.
+    """
+
+    def __init__(self) -> None:
+        self.bad_frames = 0
+        self.bad_history_items = 0
+        self.inbox_overflows = 0
+        self.gap_fills = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"SessionStats(bad_frames={self.bad_frames}, "
+            f"bad_history_items={self.bad_history_items}, "
+            f"inbox_overflows={self.inbox_overflows}, gap_fills={self.gap_fills})"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Inbox items posted by other threads
+
+
+@attrs.frozen
+class HistoryPage:
+    """A GetTranscript page fetched by a caller thread, to merge (no live callbacks)."""
+
+    page: TranscriptPage
+    scan_direction: str
+    start_position_given: bool
+    done: threading.Event | None = None
+    requested_token: str | None = None
+
+
+@attrs.frozen
+class LocalUpdate:
+    """A change made by this program: ``kind`` is placeholder, sent or failed."""
+
+    kind: str
+    message: Message
+    server_id: str | None = None
+    time_stamp: str | None = None
+
+
+@attrs.frozen
+class EndSession:
+    """Stop the dispatcher; ``chat_ended`` fires ``on_chat_ended`` first (if not yet)."""
+
+    chat_ended: bool
+
+
+@attrs.frozen
+class Call:
+    """Run ``fn`` on the dispatcher thread (internal)."""
+
+    fn: Callable[[], None]
+
+
+# --------------------------------------------------------------------------------------------
+# Pull API
+
+
+_END = object()
+
+
+class ItemStream:
+    """Items delivered to ``on_message_received``, for code that prefers to pull.
+
+    Iterate it (``for item in session.messages(timeout=5): ...``: the loop ends when no item
+    comes within ``timeout`` or the session ends) or call :meth:`get`. It holds at most
+    ``maxsize`` items: beyond that the oldest is dropped and counted in ``dropped``. Close it
+    (or use it as a context manager) to stop receiving.
+    """
+
+    def __init__(self, owner: Subscribers, maxsize: int, timeout: float | None) -> None:
+        self._owner = owner
+        self._items: collections.deque[object] = collections.deque()
+        self._maxsize = maxsize
+        self._cond = threading.Condition()
+        self.timeout = timeout
+        self.dropped = 0
+        self.closed = False
+
+    def _push(self, item: object) -> None:
+        with self._cond:
+            if self.closed:
+                return
+            if item is not _END and len(self._items) >= self._maxsize:
+                self._items.popleft()
+                self.dropped += 1
+                if self.dropped == 1 or self.dropped % 100 == 0:
+                    logger.warning("pull queue full: dropped %d oldest items", self.dropped)
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def get(self, timeout: float | None = None) -> TranscriptItem:
+        """The next item; ``TimeoutError`` after ``timeout``, ``SessionClosedError`` at the end."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._items:
+                if self.closed:
+                    raise SessionClosedError("the stream is closed")
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError("no item within the timeout")
+                self._cond.wait(remaining)
+            item = self._items[0]
+            if item is _END:
+                raise SessionClosedError("the chat session ended")
+            self._items.popleft()
+        assert isinstance(item, TranscriptItem)
+        return item
+
+    def __iter__(self) -> Iterator[TranscriptItem]:
+        while True:
+            try:
+                yield self.get(self.timeout)
+            except (TimeoutError, SessionClosedError):
+                return
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+        self._owner.remove(self)
+
+    def __enter__(self) -> ItemStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Subscribers:
+    """The pull-API streams of one session (thread-safe; pushing never blocks)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._streams: list[ItemStream] = []
+        self._ended = False
+
+    def add(self, maxsize: int, timeout: float | None) -> ItemStream:
+        stream = ItemStream(self, maxsize, timeout)
+        with self._lock:
+            self._streams.append(stream)
+            ended = self._ended
+        if ended:
+            stream._push(_END)
+        return stream
+
+    def remove(self, stream: ItemStream) -> None:
+        with self._lock:
+            if stream in self._streams:
+                self._streams.remove(stream)
+
+    def publish(self, item: TranscriptItem) -> None:
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream._push(item)
+
+    def end(self) -> None:
+        with self._lock:
+            self._ended = True
+            streams = list(self._streams)
+        for stream in streams:
+            stream._push(_END)
+
+    def reopen(self) -> None:
+        with self._lock:
+            self._ended = False
+
+
+# --------------------------------------------------------------------------------------------
+# The dispatcher
+
+
+class Dispatcher:
+    """The dispatcher thread of one connection of a session.
+
+    ``callbacks`` is the object holding the ``on_*`` attributes (the session: they are read
+    at the moment they fire, so they can be changed at any time). ``fetch_forward`` runs a
+    GetTranscript FORWARD page from an item id (gap fill); ``on_active`` / ``on_ended`` let
+    the session track ``is_chat_session_active``.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        inbox: queue.Queue[object],
+        transcript: Transcript,
+        callbacks: Any,
+        subscribers: Subscribers,
+        fetch_forward: Callable[[str], TranscriptPage],
+        fetch_latest: Callable[[], TranscriptPage],
+        on_active: Callable[[], None],
+        on_ended: Callable[[], None],
+        receipts: ReceiptThrottle | None = None,
+        send_receipt: Callable[[ReceiptBatch], None] | None = None,
+        stats: SessionStats | None = None,
+    ) -> None:
+        self.inbox = inbox
+        self.stats = stats if stats is not None else SessionStats()
+        self._overflowed = False
+        self._overflow_warned = False
+        self.transcript = transcript
+        self._callbacks = callbacks
+        self._subscribers = subscribers
+        self._fetch_forward = fetch_forward
+        self._fetch_latest = fetch_latest
+        self._on_active = on_active
+        self._on_ended = on_ended
+        self._receipts = receipts
+        self._send_receipt = send_receipt
+        self._receipt_timer_at: float | None = None
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_seq = itertools.count()
+        self._chat_ended_fired = False
+        self._broken = False
+        self._running = True
+        #: The latest published snapshot (read by other threads; replaced atomically).
+        self.view: TranscriptView = transcript.view()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    # -- any thread ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.thread.start()
+
+    @property
+    def bad_frames(self) -> int:
+        return self.stats.bad_frames
+
+    @property
+    def bad_history_items(self) -> int:
+        return self.stats.bad_history_items
+
+    def post(self, item: object) -> None:
+        """Queue an item without ever blocking (see :class:`Inbox` for the overflow policy)."""
+        if not self._running:
+            return
+        if not isinstance(item, RawFrame):
+            self._force(item)
+            return
+        try:
+            self.inbox.put_nowait(item)
+            self._overflow_warned = False
+        except queue.Full:
+            self.stats.inbox_overflows += 1
+            self._overflowed = True
+            if not self._overflow_warned:
+                self._overflow_warned = True
+                logger.warning(
+                    "the inbox is full (callbacks are slow): dropping live frames; "
+                    "they will be fetched with GetTranscript"
+                )
+
+    def _force(self, item: object) -> None:
+        if isinstance(self.inbox, Inbox):
+            self.inbox.force_put(item)
+        else:
+            self.inbox.put(item)
+
+    def join(self, timeout: float) -> None:
+        if self.thread is not threading.current_thread() and self.thread.is_alive():
+            self.thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._running and self.thread.is_alive()
+
+    # -- dispatcher thread only ----------------------------------------------------------
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on this thread after ``delay`` seconds (dispatcher thread only)."""
+        heapq.heappush(self._timers, (time.monotonic() + delay, next(self._timer_seq), fn))
+
+    def schedule_receipts(self) -> None:
+        """(Dispatcher thread) make sure a timer flushes the receipt window when it closes."""
+        if self._receipts is None:
+            return
+        deadline = self._receipts.next_deadline()
+        if deadline is None:
+            return
+        if self._receipt_timer_at is not None and self._receipt_timer_at <= deadline:
+            return
+        self._receipt_timer_at = deadline
+        self.call_later(max(0.0, deadline - time.monotonic()), self._flush_receipts)
+
+    def _flush_receipts(self) -> None:
+        self._receipt_timer_at = None
+        if self._receipts is None or self._send_receipt is None:
+            return
+        for batch in self._receipts.flush():
+            try:
+                self._send_receipt(batch)
+            except ConnectChatError as exc:
+                logger.warning("sending a %s receipt failed: %s", batch.receipt_type.name, exc)
+                self._receipts.mark_failed(batch, exc)
+            else:
+                self._receipts.mark_sent(batch)
+        self.schedule_receipts()
+
+    def _run(self) -> None:
+        try:
+            while self._running:
+                timeout = None
+                if self._timers:
+                    timeout = max(0.0, self._timers[0][0] - time.monotonic())
+                try:
+                    item = self.inbox.get(timeout=timeout)
+                except queue.Empty:
+                    item = None
+                if self._overflowed and self._running:
+                    self._overflowed = False
+                    self._gap_fill()  # before anything newer: nothing missed, nothing twice
+                if item is not None:
+                    try:
+                        self._handle(item)
+                    except Exception:
+                        logger.exception("the dispatcher failed to handle %s", type(item).__name__)
+                self._run_due_timers()
+        finally:
+            self._running = False
+            self._subscribers.end()
+            if self._receipts is not None:
+                self._receipts.cancel(SessionClosedError("the chat session ended"))
+
+    def _run_due_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, fn = heapq.heappop(self._timers)
+            try:
+                fn()
+            except Exception:
+                logger.exception("a dispatcher timer failed")
+
+    def _fire(self, name: str, *args: object) -> None:
+        callback = getattr(self._callbacks, name, None)
+        if callback is None:
+            return
+        try:
+            callback(*args)
+        except Exception:
+            logger.exception("the %s callback raised; delivery continues", name)
+
+    def _publish_view(self) -> TranscriptData:
+        self.view = self.transcript.view()
+        return TranscriptData(
+            transcript_list=self.view,
+            previous_transcript_next_token=self.transcript.previous_transcript_next_token,
+        )
+
+    def _deliver(self, changes: list[Change], *, items: bool = True, force: bool = False) -> None:
+        """After a merge: one ``on_message_received`` per change, then one transcript update."""
+        if not changes and not force:
+            return
+        data = self._publish_view()
+        if items:
+            for change in changes:
+                if not change.removed:
+                    self._fire("on_message_received", change.item)
+                    self._subscribers.publish(change.item)
+        self._fire("on_transcript_updated", data)
+
+    def _handle(self, item: object) -> None:
+        if isinstance(item, RawFrame):
+            if item.binary:
+                self._bad_frame("a binary frame")
+            else:
+                self._handle_frame(item.text)
+        elif isinstance(item, SocketEvent):
+            self._handle_socket_event(item)
+        elif isinstance(item, HistoryPage):
+            self._handle_history(item)
+        elif isinstance(item, LocalUpdate):
+            self._handle_local(item)
+        elif isinstance(item, Call):
+            item.fn()
+        elif isinstance(item, EndSession):
+            if item.chat_ended:
+                self._end_chat()
+            self._running = False
+
+    def _bad_frame(self, reason: str) -> None:
+        self.stats.bad_frames += 1
+        logger.warning("dropping a malformed frame: %s", reason)
+
+    def _handle_frame(self, text: str) -> None:
+        if not text:
+            self._bad_frame("an empty frame")
+            return
+        if len(text) > MAX_FRAME_CHARS:
+            self._bad_frame(f"{len(text)} characters, over the {MAX_FRAME_CHARS} limit")
+            return
+        frame = parse_frame(text)
+        if frame is None:
+            self._bad_frame("not a JSON object")
+            return
+        if frame.topic != TOPIC_CHAT:
+            self._bad_frame(f"unexpected topic {frame.topic[:40]!r}")
+            return
+        parsed = parse_chat_frame(frame)
+        if parsed is None:
+            self._bad_frame("its chat item could not be read")
+            return
+        self._handle_live(parsed)
+
+    def _handle_live(self, parsed: ParsedItem) -> None:
+        for receipt in parsed.receipts:
+            name = (
+                "on_read_receipt"
+                if receipt.content_type == ContentType.MESSAGE_READ.value
+                else "on_delivered_receipt"
+            )
+            self._fire(name, receipt)
+        item = parsed.item
+        if parsed.is_typing:
+            assert isinstance(item, Event)
+            self._fire("on_typing", item)
+            self._fire("on_message_received", item)
+            self._subscribers.publish(item)
+            return
+        change = self.transcript.merge(item)
+        self._deliver([change] if change is not None else [])
+        if isinstance(item, Event) and change is not None:
+            callback = EVENT_CALLBACKS.get(item.content_type)
+            if callback is not None:
+                self._fire(callback, item)
+        if item.content_type == ContentType.ENDED.value and isinstance(item, Event):
+            self._end_chat()
+            self._running = False
+
+    def _handle_socket_event(self, event: SocketEvent) -> None:
+        if event is SocketEvent.ESTABLISHED:
+            self._broken = False
+            self._on_active()
+            self._fire("on_connection_established")
+        elif event is SocketEvent.BROKEN:
+            if not self._broken:
+                self._broken = True
+                self._fire("on_connection_broken")
+        elif event is SocketEvent.REESTABLISHED:
+            self._broken = False
+            self._fire("on_connection_reestablished")
+            self._gap_fill()
+        elif event is SocketEvent.DEEP_HEARTBEAT_FAILURE:
+            self._fire("on_deep_heartbeat_failure")
+        elif event is SocketEvent.ACCESS_DENIED:
+            ended = synthesized_chat_ended(iso_timestamp(_utcnow()))
+            change = self.transcript.merge(ended)
+            self._deliver([change] if change is not None else [])
+            self._end_chat()
+            self._running = False
+
+    def _end_chat(self) -> None:
+        if self._chat_ended_fired:
+            return
+        self._chat_ended_fired = True
+        self._on_ended()
+        self._fire("on_chat_ended")
+        self._subscribers.end()
+
+    def _handle_history(self, history: HistoryPage) -> None:
+        if history.page.skipped:
+            self.stats.bad_history_items += history.page.skipped
+            logger.warning("%d unreadable transcript items left out", history.page.skipped)
+        try:
+            token_before = self.transcript.previous_transcript_next_token
+            changes = self.transcript.merge_page(
+                [p.item for p in history.page.items],
+                scan_direction=history.scan_direction,
+                next_token=history.page.next_token,
+                start_position_given=history.start_position_given,
+                requested_token=history.requested_token,
+            )
+            token_moved = self.transcript.previous_transcript_next_token != token_before
+            self._deliver(changes, items=False, force=token_moved)
+        finally:
+            if history.done is not None:
+                history.done.set()
+
+    def _handle_local(self, update: LocalUpdate) -> None:
+        change: Change | None
+        if update.kind == "placeholder":
+            change = self.transcript.add_placeholder(update.message)
+        elif update.kind == "attachment_started":
+            assert update.server_id is not None
+            self.transcript.attachment_started(update.message.id, update.server_id)
+            return
+        elif update.kind == "sent":
+            assert update.server_id is not None
+            change = self.transcript.confirm_sent(
+                update.message.id, update.server_id, update.time_stamp
+            )
+        else:
+            change = self.transcript.mark_failed(
+                update.message.id, update.time_stamp or iso_timestamp(_utcnow())
+            )
+        self._deliver([change] if change is not None else [])
+
+    def _gap_fill(self) -> None:
+        """After a reconnect: fetch what was missed, page by page, newest item onwards."""
+        self.stats.gap_fills += 1
+        try:
+            anchor = self.transcript.newest_server_item()
+            if anchor is None:
+                page = self._fetch_latest()
+                self._merge_gap_page(page, ScanDirection.BACKWARD.value)
+                return
+            for _ in range(MAX_GAP_FILL_PAGES):
+                page = self._fetch_forward(anchor.id)
+                self.stats.bad_history_items += page.skipped
+                added = self._merge_gap_page(page, ScanDirection.FORWARD.value)
+                if not page.next_token or not added or not page.items:
+                    return
+                anchor = page.items[-1].item
+        except (ChatEndedError, SessionClosedError):
+            return
+        except ConnectChatError as exc:
+            logger.warning("gap fill after reconnect failed: %s", exc)
+
+    def _merge_gap_page(self, page: TranscriptPage, direction: str) -> int:
+        changes = self.transcript.merge_page(
+            [p.item for p in page.items], scan_direction=direction, next_token=page.next_token
+        )
+        new = [c for c in changes if c.added]
+        data = self._publish_view() if changes else None
+        for change in new:
+            self._fire("on_message_received", change.item)
+            self._subscribers.publish(change.item)
+        if data is not None:
+            self._fire("on_transcript_updated", data)
+        return len(new)
+
+
+def _utcnow() -> Any:
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc)

@@ -1,0 +1,433 @@
+"""Pure functions: WebSocket frames and GetTranscript items -> model objects.
+
+Nothing here does I/O, reads a clock or keeps state, so every rule is unit-testable. The
+parser is lenient like the iOS SDK after its #110 fix: a missing string field becomes ``""``
+rather than an exception, and an item that cannot be understood yields ``None`` (the caller
+logs it) instead of breaking the stream.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from connect_chat.enums import ContentType, ItemType, MessageDirection, MessageStatus
+from connect_chat.models import Event, Message, Metadata, TranscriptItem
+
+TOPIC_CHAT = "aws/chat"
+TOPIC_SUBSCRIBE = "aws/subscribe"
+TOPIC_HEARTBEAT = "aws/heartbeat"
+TOPIC_PING = "aws/ping"
+
+SUBSCRIBE_FRAME = json.dumps({"topic": TOPIC_SUBSCRIBE, "content": {"topics": [TOPIC_CHAT]}})
+HEARTBEAT_FRAME = json.dumps({"topic": TOPIC_HEARTBEAT})
+PING_FRAME = json.dumps({"topic": TOPIC_PING})
+
+#: Frames longer than this (characters) are refused without being parsed: the service's own
+#: items are far smaller (Content <= 16384 characters), so this only stops hostile input.
+MAX_FRAME_CHARS = 2 * 1024 * 1024
+
+#: Id of the chat-ended event the SDK makes up when the service says the chat is over
+#: (AccessDeniedException on reconnect) without a live ``chat.ended`` frame.
+SYNTHESIZED_CHAT_ENDED_ID = "chat-ended-event"
+
+#: Live EVENT content types that have their own callback (see ``dispatcher``).
+TYPED_EVENT_TYPES: frozenset[str] = frozenset(
+    ct.value
+    for ct in (
+        ContentType.TYPING,
+        ContentType.ENDED,
+        ContentType.PARTICIPANT_IDLE,
+        ContentType.PARTICIPANT_RETURNED,
+        ContentType.AUTO_DISCONNECTION,
+        ContentType.PARTICIPANT_INVITED,
+        ContentType.CHAT_REHYDRATED,
+    )
+)
+
+_STATUS_RANK = {
+    MessageStatus.FAILED: 0,
+    MessageStatus.UNKNOWN: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.READ: 4,
+}
+
+
+def status_rank(status: MessageStatus | None) -> int:
+    """Order of delivery states: a later state never goes back to an earlier one."""
+    return -1 if status is None else _STATUS_RANK[status]
+
+
+# --------------------------------------------------------------------------------------------
+# Time
+
+
+_ISO = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(Z|z|[+-]\d{2}:?\d{2})?\s*$"
+)
+
+
+def time_key(time_stamp: str) -> float:
+    """Seconds since the epoch for an ISO-8601 string; ``inf`` when it cannot be read.
+
+    Accepts the service's ``2024-07-14T22:18:39.241Z`` and the usual variants (any number of
+    fraction digits, ``+hh:mm`` offsets, no offset meaning UTC). Unreadable stamps sort last,
+    in arrival order.
+    """
+    match = _ISO.match(time_stamp or "")
+    if match is None:
+        return float("inf")
+    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
+    second = int(match.group(6) or 0)
+    fraction = match.group(7)
+    try:
+        seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    except (ValueError, OverflowError):
+        return float("inf")
+    value = float(seconds) + (float("0." + fraction) if fraction else 0.0)
+    zone = match.group(8)
+    if zone and zone not in ("Z", "z"):
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        value -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return value
+
+
+def iso_timestamp(moment: datetime.datetime) -> str:
+    """The service's format: UTC, milliseconds, ``Z``."""
+    utc = moment.astimezone(datetime.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_expiry(value: Any) -> datetime.datetime | None:
+    """An ``Expiry``/``ConnectionExpiry`` value (datetime from botocore, or a string) -> UTC."""
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    if isinstance(value, str) and value:
+        key = time_key(value)
+        if key != float("inf"):
+            return datetime.datetime.fromtimestamp(key, tz=datetime.timezone.utc)
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Frames
+
+
+@attrs.frozen
+class Frame:
+    """A decoded WebSocket text frame: its ``topic`` and the outer JSON object."""
+
+    topic: str
+    body: Mapping[str, Any]
+
+
+def parse_frame(text: str | bytes) -> Frame | None:
+    """Decode a frame's outer JSON; ``None`` if it is not a JSON object."""
+    try:
+        body = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    topic = body.get("topic")
+    return Frame(topic=topic if isinstance(topic, str) else "", body=body)
+
+
+def is_ping_ok(frame: Frame) -> bool:
+    """A deep-heartbeat reply counts only with ``statusCode`` 200 and ``statusContent`` OK."""
+    return frame.body.get("statusCode") == 200 and frame.body.get("statusContent") == "OK"
+
+
+def subscribe_status(frame: Frame) -> str | None:
+    """The ``content.status`` of a subscribe acknowledgement (``"success"``...)."""
+    content = frame.body.get("content")
+    if isinstance(content, str):
+        try:
+            content = json.loads(content)
+        except (ValueError, RecursionError):
+            return None
+    if isinstance(content, dict):
+        status = content.get("status")
+        return status if isinstance(status, str) else None
+    return None
+
+
+def chat_inner(frame: Frame) -> dict[str, Any] | None:
+    """The decoded inner item of an ``aws/chat`` frame (its ``content`` is a JSON string)."""
+    content = frame.body.get("content")
+    if isinstance(content, str):
+        try:
+            content = json.loads(content)
+        except (ValueError, RecursionError):
+            return None
+    return content if isinstance(content, dict) else None
+
+
+def is_chat_ended(inner: Mapping[str, Any]) -> bool:
+    return inner.get("Type") == ItemType.EVENT.value and (
+        inner.get("ContentType") == ContentType.ENDED.value
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Items
+
+
+@attrs.frozen
+class ParsedItem:
+    """One parsed service item.
+
+    ``item`` is what goes into the transcript (a ``Message``, an ``Event`` or a ``Metadata``);
+    ``receipts`` are the read/delivered notifications a MESSAGEMETADATA item carries (never
+    stored); ``is_typing`` marks typing events (shown, never stored).
+    """
+
+    item: TranscriptItem
+    receipts: tuple[Event, ...] = ()
+    is_typing: bool = False
+
+
+def _s(inner: Mapping[str, Any], key: str) -> str:
+    value = inner.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _opt(inner: Mapping[str, Any], key: str) -> str | None:
+    value = inner.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def direction_of(role: str) -> MessageDirection:
+    """This SDK is the customer's: the customer's items are outgoing, everyone else's incoming."""
+    return MessageDirection.OUTGOING if role == "CUSTOMER" else MessageDirection.INCOMING
+
+
+def _receipts_of(meta: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    receipts = meta.get("Receipts")
+    if not isinstance(receipts, list):
+        return []
+    return [r for r in receipts if isinstance(r, dict)]
+
+
+def receipt_status(meta: Mapping[str, Any]) -> MessageStatus | None:
+    """READ if any receipt has a read time, DELIVERED if any has a delivered time, else None."""
+    status: MessageStatus | None = None
+    for receipt in _receipts_of(meta):
+        if _opt(receipt, "ReadTimestamp"):
+            return MessageStatus.READ
+        if _opt(receipt, "DeliveredTimestamp"):
+            status = MessageStatus.DELIVERED
+    return status
+
+
+def _parse_metadata(
+    inner: Mapping[str, Any], serialized: Mapping[str, Any], from_history: bool
+) -> ParsedItem | None:
+    meta = inner.get("MessageMetadata")
+    if not isinstance(meta, dict):
+        return None
+    message_id = _opt(meta, "MessageId") or _s(inner, "Id")
+    if not message_id:
+        return None
+    time_stamp = _s(inner, "AbsoluteTime")
+    receipts: list[Event] = []
+    for receipt in _receipts_of(meta):
+        read_at, delivered_at = _opt(receipt, "ReadTimestamp"), _opt(receipt, "DeliveredTimestamp")
+        if read_at:
+            content_type, text, at = ContentType.MESSAGE_READ.value, "Message read", read_at
+        elif delivered_at:
+            content_type, text = ContentType.MESSAGE_DELIVERED.value, "Message delivered"
+            at = delivered_at
+        else:
+            continue
+        receipts.append(
+            Event(
+                id=message_id,
+                time_stamp=at or time_stamp,
+                content_type=content_type,
+                serialized_content={"receipt": receipt, "originalMessage": dict(inner)},
+                participant=_opt(receipt, "RecipientParticipantId") or "Unknown",
+                participant_id=_opt(receipt, "RecipientParticipantId"),
+                text=text,
+                event_direction=MessageDirection.INCOMING,
+                is_from_history=from_history,
+            )
+        )
+    metadata = Metadata(
+        id=message_id,
+        time_stamp=time_stamp,
+        content_type=_s(inner, "ContentType") or ContentType.META_DATA.value,
+        serialized_content=serialized,
+        status=receipt_status(meta),
+        is_from_history=from_history,
+    )
+    return ParsedItem(item=metadata, receipts=tuple(receipts))
+
+
+def _message_metadata(
+    inner: Mapping[str, Any], message_id: str, time_stamp: str, role: str, from_history: bool
+) -> Metadata | None:
+    meta = inner.get("MessageMetadata")
+    status = receipt_status(meta) if isinstance(meta, dict) else None
+    if status is None and role == "CUSTOMER":
+        status = MessageStatus.SENT  # the service has it: it was sent
+    if status is None:
+        return None
+    return Metadata(
+        id=message_id,
+        time_stamp=time_stamp,
+        content_type=ContentType.META_DATA.value,
+        status=status,
+        is_from_history=from_history,
+    )
+
+
+def parse_item(
+    inner: Mapping[str, Any], serialized: Mapping[str, Any] | None = None, *,
+    from_history: bool = False,
+) -> ParsedItem | None:
+    """A service item (WebSocket inner object or GetTranscript ``Item``) -> model objects.
+
+    Returns ``None`` for an item with an unknown ``Type`` or without the fields its type
+    needs: an ``Id`` (an item without one could not be deduplicated), attachments for an
+    ATTACHMENT, ``MessageMetadata`` for a MESSAGEMETADATA. Other missing strings become ``""``.
+    """
+    serialized = inner if serialized is None else serialized
+    kind = inner.get("Type")
+    item_id = _s(inner, "Id")
+    if not item_id and kind != ItemType.MESSAGEMETADATA.value:
+        return None
+    time_stamp = _s(inner, "AbsoluteTime")
+    role = _s(inner, "ParticipantRole")
+    if kind == ItemType.MESSAGE.value:
+        message = Message(
+            id=item_id,
+            time_stamp=time_stamp,
+            content_type=_s(inner, "ContentType"),
+            serialized_content=serialized,
+            participant=role,
+            text=_s(inner, "Content"),
+            message_direction=direction_of(role),
+            display_name=_opt(inner, "DisplayName"),
+            participant_id=_opt(inner, "ParticipantId"),
+            metadata=_message_metadata(inner, item_id, time_stamp, role, from_history),
+            is_from_history=from_history,
+        )
+        return ParsedItem(item=message)
+    if kind == ItemType.ATTACHMENT.value:
+        attachments = inner.get("Attachments")
+        if not isinstance(attachments, list) or not attachments:
+            return None
+        first = attachments[0]
+        if not isinstance(first, dict) or not _opt(first, "AttachmentId"):
+            return None
+        message = Message(
+            id=item_id,
+            time_stamp=time_stamp,
+            content_type=_s(first, "ContentType"),
+            serialized_content=serialized,
+            participant=role,
+            text=_s(first, "AttachmentName"),
+            attachment_id=_s(first, "AttachmentId"),
+            message_direction=direction_of(role),
+            display_name=_opt(inner, "DisplayName"),
+            participant_id=_opt(inner, "ParticipantId"),
+            metadata=_message_metadata({}, item_id, time_stamp, role, from_history),
+            is_from_history=from_history,
+        )
+        return ParsedItem(item=message)
+    if kind == ItemType.MESSAGEMETADATA.value:
+        return _parse_metadata(inner, serialized, from_history)
+    if kind == ItemType.EVENT.value:
+        content_type = _s(inner, "ContentType")
+        event = Event(
+            id=item_id,
+            time_stamp=time_stamp,
+            content_type=content_type,
+            serialized_content=serialized,
+            participant=role or None,
+            text=_opt(inner, "Content"),
+            display_name=_opt(inner, "DisplayName"),
+            participant_id=_opt(inner, "ParticipantId"),
+            event_direction=MessageDirection.COMMON,
+            is_from_history=from_history,
+        )
+        return ParsedItem(item=event, is_typing=content_type == ContentType.TYPING.value)
+    return None
+
+
+def parse_chat_frame(frame: Frame) -> ParsedItem | None:
+    """An ``aws/chat`` frame -> parsed item (``serialized_content`` is the outer frame)."""
+    inner = chat_inner(frame)
+    if inner is None:
+        return None
+    return parse_item(inner, frame.body)
+
+
+@attrs.frozen
+class TranscriptPage:
+    """A parsed GetTranscript response."""
+
+    items: tuple[ParsedItem, ...]
+    next_token: str | None
+    initial_contact_id: str
+    #: How many service items could not be read (and were left out).
+    skipped: int = 0
+
+
+def parse_transcript_page(response: Mapping[str, Any]) -> TranscriptPage:
+    """GetTranscript output -> parsed items in the order the service gave them.
+
+    Unreadable items are left out and counted in ``skipped``; a response that is not a JSON
+    object gives an empty page.
+    """
+    if not isinstance(response, Mapping):
+        return TranscriptPage(items=(), next_token=None, initial_contact_id="")
+    raw_items = response.get("Transcript")
+    parsed: list[ParsedItem] = []
+    skipped = 0
+    if isinstance(raw_items, list):
+        for raw in raw_items:
+            item = parse_item(raw, from_history=True) if isinstance(raw, dict) else None
+            if item is None:
+                skipped += 1
+            else:
+                parsed.append(item)
+    token = response.get("NextToken")
+    contact = response.get("InitialContactId")
+    return TranscriptPage(
+        items=tuple(parsed),
+        next_token=token if isinstance(token, str) and token else None,
+        initial_contact_id=contact if isinstance(contact, str) else "",
+        skipped=skipped,
+    )
+
+
+def synthesized_chat_ended(time_stamp: str) -> Event:
+    """The chat-ended event recorded when the service reports the chat over without a frame."""
+    inner = {
+        "AbsoluteTime": time_stamp,
+        "ContentType": ContentType.ENDED.value,
+        "Id": SYNTHESIZED_CHAT_ENDED_ID,
+        "Type": ItemType.EVENT.value,
+    }
+    return Event(
+        id=SYNTHESIZED_CHAT_ENDED_ID,
+        time_stamp=time_stamp,
+        content_type=ContentType.ENDED.value,
+        serialized_content={
+            "content": json.dumps(inner),
+            "topic": TOPIC_CHAT,
+            "contentType": "application/json",
+        },
+    )

@@ -1,0 +1,110 @@
+"""Shared test helpers: an emulator per test, fast SDK timings, callback recorders."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+from connect_chat import ChatSession, GlobalConfig
+from connect_chat.session import CALLBACK_NAMES
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
+    """Poll ``predicate`` until true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what or predicate}")
+        time.sleep(0.01)
+
+
+def sdk_threads() -> list[threading.Thread]:
+    return [
+        t for t in threading.enumerate()
+        if t.name.startswith(("connect-chat-ws-", "connect-chat-dispatch-"))
+    ]
+
+
+class Recorder:
+    """Records every callback of a session: ``(name, args, thread name)`` in order."""
+
+    def __init__(self, session: ChatSession) -> None:
+        self.events: list[tuple[str, tuple[Any, ...], str]] = []
+        self._cond = threading.Condition()
+        for name in CALLBACK_NAMES:
+            setattr(session, name, self._make(name))
+
+    def _make(self, name: str) -> Callable[..., None]:
+        def record(*args: Any) -> None:
+            with self._cond:
+                self.events.append((name, args, threading.current_thread().name))
+                self._cond.notify_all()
+
+        return record
+
+    def args(self, name: str) -> list[tuple[Any, ...]]:
+        with self._cond:
+            return [args for n, args, _ in self.events if n == name]
+
+    def count(self, name: str) -> int:
+        return len(self.args(name))
+
+    def names(self) -> list[str]:
+        with self._cond:
+            return [n for n, _, _ in self.events]
+
+    def wait(self, name: str, count: int = 1, timeout: float = 5.0,
+             where: Callable[..., bool] | None = None) -> list[tuple[Any, ...]]:
+        """Wait until ``name`` fired ``count`` times (those matching ``where``)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [a for n, a, _ in self.events
+                         if n == name and (where is None or where(*a))]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    pytest.fail(f"callback {name} fired {len(found)} times, wanted {count}")
+                self._cond.wait(remaining)
+
+
+@pytest.fixture
+def emu() -> Iterator[Any]:
+    from connect_chat.emulator import Emulator
+
+    with Emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def config(emu: Any) -> GlobalConfig:
+    """Short timings so that reconnect and heartbeat tests run in a second or two."""
+    return GlobalConfig(
+        endpoint_url=emu.endpoint_url,
+        heartbeat_interval=1.0,
+        connect_timeout=5.0,
+        reconnect_first_delay=0.0,
+        reconnect_backoff_base=0.05,
+        reconnect_backoff_cap=0.3,
+        join_timeout=2.0,
+        socket_poll_interval=0.05,
+    )
+
+
+@pytest.fixture
+def session(config: GlobalConfig) -> Iterator[ChatSession]:
+    chat = ChatSession(config)
+    try:
+        yield chat
+    finally:
+        chat.reset()
+
+
+def fast(config: GlobalConfig, **changes: Any) -> GlobalConfig:
+    return attrs.evolve(config, **changes)

@@ -1,0 +1,104 @@
+"""AWSClient: overridable methods, botocore config, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from connect_chat import AWSClient, ChatSession, ContentType, GlobalConfig
+from connect_chat.errors import (
+    AccessDeniedError,
+    InternalServerError,
+    ServiceError,
+    ThrottlingError,
+)
+from tests.conftest import fast
+
+
+class CountingClient(AWSClient):
+    """Overrides two methods only, both calling the parent."""
+
+    calls: list[str] = []
+
+    def send_message(self, connection_token: str, content_type: str, message: str,
+                     client_token: str | None = None) -> Mapping[str, Any]:
+        type(self).calls.append(f"send_message:{message}")
+        return super().send_message(connection_token, content_type, message.upper(),
+                                    client_token)
+
+    def get_transcript(self, connection_token: str, **kwargs: Any) -> Mapping[str, Any]:
+        type(self).calls.append("get_transcript")
+        return super().get_transcript(connection_token, **kwargs)
+
+
+def test_custom_client_class_overrides_some_methods_and_keeps_the_rest(
+        emu: Any, config: GlobalConfig) -> None:
+    CountingClient.calls = []
+    session = ChatSession(fast(config, custom_aws_client=CountingClient))
+    try:
+        details = emu.start_chat()
+        session.connect(details)  # create_participant_connection: not overridden
+        sent = session.send_message(ContentType.PLAIN_TEXT, "quiet")
+        assert CountingClient.calls == ["get_transcript", "send_message:quiet"]
+        stored = [i for i in emu.transcript(details.contact_id) if i.get("Id") == sent.id]
+        assert stored[0]["Content"] == "QUIET"
+    finally:
+        session.reset()
+
+
+def test_custom_client_instance_is_used_as_given(emu: Any, config: GlobalConfig) -> None:
+    CountingClient.calls = []
+    client = CountingClient(endpoint_url=emu.endpoint_url)
+    session = ChatSession(fast(config, endpoint_url="http://127.0.0.1:9",
+                               custom_aws_client=client))
+    try:
+        session.connect(emu.start_chat())
+        assert CountingClient.calls == ["get_transcript"]
+    finally:
+        session.reset()
+
+
+def test_botocore_config_is_merged_but_stays_unsigned(emu: Any) -> None:
+    client = AWSClient(endpoint_url=emu.endpoint_url, botocore_config=Config(
+        signature_version="v4", read_timeout=7,
+        retries={"mode": "standard", "total_max_attempts": 1}))
+    meta = client.botocore_client.meta
+    assert meta.config.signature_version is UNSIGNED
+    assert meta.config.read_timeout == 7
+    details = emu.start_chat()
+    emu.faults.http_errors(status=500, count=1, operations=["CreateParticipantConnection"])
+    with pytest.raises(InternalServerError) as caught:
+        client.create_participant_connection(details.participant_token)
+    assert caught.value.code == "InternalServerException" and caught.value.status == 500
+    assert caught.value.operation == "CreateParticipantConnection"
+    assert isinstance(caught.value.__cause__, ClientError)
+    assert details.participant_token not in str(caught.value)
+    assert len(emu.calls("CreateParticipantConnection")) == 1  # max_attempts=1: no retry
+
+
+def test_standard_retries_recover_from_a_transient_error(emu: Any) -> None:
+    client = AWSClient(endpoint_url=emu.endpoint_url)
+    details = emu.start_chat()
+    emu.faults.http_errors(status=503, count=1, operations=["CreateParticipantConnection"])
+    connection = client.create_participant_connection(details.participant_token)
+    assert connection.get_connection_token()
+    attempts = [c.attempt for c in emu.calls("CreateParticipantConnection")]
+    assert attempts == [1, 2]
+    header = emu.calls("CreateParticipantConnection")[-1].headers
+    assert not any(k.lower() == "authorization" for k in header)
+
+
+@pytest.mark.parametrize("status, error", [(429, ThrottlingError), (403, AccessDeniedError)])
+def test_errors_map_to_typed_classes(emu: Any, status: int, error: type[ServiceError]) -> None:
+    client = AWSClient(endpoint_url=emu.endpoint_url, botocore_config=Config(
+        retries={"mode": "standard", "total_max_attempts": 1}))
+    details = emu.start_chat()
+    emu.faults.http_errors(status=status, count=1, operations=["CreateParticipantConnection"])
+    with pytest.raises(error) as caught:
+        client.create_participant_connection(details.participant_token)
+    assert caught.value.status == status

@@ -1,0 +1,11 @@
+"""WSGI entry point: run it under any multi-process server (gunicorn, uWSGI, mod_wsgi)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+
+application = get_wsgi_application()

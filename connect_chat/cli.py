@@ -278,7 +278,7 @@ def _run_emulator(argv: list[str]) -> int:
     from connect_chat.emulator import main as emulator_main
 
     try:
-        return emulator_main(argv)
+        return emulator_main(argv, prog="connect-chat emulator")
     except SystemExit as exit_:  # its argparse: --help, or a usage error already printed
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
 

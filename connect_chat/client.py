@@ -71,9 +71,9 @@ class AWSClient:
     """The Participant Service operations the chat needs (iOS ``AWSClient``, in Python).
 
     ``region``, ``endpoint_url`` (the emulator, a VPC endpoint) and ``botocore_config``
-    (proxies, timeouts, retries) configure the one botocore client, built here; pass
-    ``disable_csm=True`` to keep botocore's client-side monitoring off whatever the
-    environment says.
+    (proxies, timeouts, retries) configure the one botocore client, built here.
+    ``disable_csm=True`` (the default) keeps botocore's client-side monitoring off whatever
+    the environment says; ``False`` lets the environment (``AWS_CSM_ENABLED``) decide.
     """
 
     def __init__(
@@ -82,7 +82,7 @@ class AWSClient:
         endpoint_url: str | None = None,
         botocore_config: Config | None = None,
         *,
-        disable_csm: bool = False,
+        disable_csm: bool = True,
     ) -> None:
         self.region = region
         self.endpoint_url = endpoint_url

@@ -61,7 +61,11 @@ class GlobalConfig:
 
     region: str = attrs.field(default=DEFAULT_REGION)
     features: Features = attrs.field(factory=Features)
-    disable_csm: bool = False
+    #: botocore client-side monitoring (CSM). The SDK sends no metrics of its own anywhere;
+    #: with ``True`` (the default, unlike the mobile SDKs) botocore's CSM is forced off too,
+    #: whatever the environment (``AWS_CSM_ENABLED``) says. ``False`` is the explicit opt-in:
+    #: CSM then follows the environment. Local counters: ``ChatSession.stats``.
+    disable_csm: bool = True
     custom_aws_client: AWSClient | type[AWSClient] | None = attrs.field(default=None)
     endpoint_url: str | None = attrs.field(default=None)
     botocore_config: Any = attrs.field(default=None)
@@ -91,6 +95,19 @@ class GlobalConfig:
     socket_poll_interval: float = attrs.field(default=0.2, validator=_positive)
     #: Deadline for ``disconnect()``/``reset()`` to join the session's two threads.
     join_timeout: float = attrs.field(default=2.0, validator=_positive)
+    #: The outbox: total time ``send_message`` / ``send_attachment`` may take, retries of
+    #: throttling, 5xx and network errors included, before the message becomes FAILED.
+    send_timeout: float = attrs.field(default=30.0, validator=_positive)
+    #: Outbox backoff between attempts: ``send_retry_base``, doubling, at most ``send_retry_cap``.
+    send_retry_base: float = attrs.field(default=0.5, validator=_positive)
+    send_retry_cap: float = attrs.field(default=5.0, validator=_positive)
+    #: Proactive refresh (make-before-break): a new connection token and socket this long
+    #: before the token's ``Expiry`` or the URL's ``ConnectionExpiry`` -- and never later than
+    #: when 3/4 of the remaining lifetime has passed, so short lifetimes are refreshed too.
+    connection_refresh_margin: float = attrs.field(default=60.0, validator=_non_negative)
+    #: Replace the socket (make-before-break) after this long even when no expiry says so
+    #: (ChatJS: 3540 s); None: only the service's expiries count.
+    websocket_max_lifetime: float | None = attrs.field(default=3540.0)
     #: Capacity of the inbox queue between the socket thread and the dispatcher thread.
     inbox_size: int = attrs.field(default=10_000)
     #: Capacity of each pull-API subscriber queue (oldest items dropped beyond it, with a warning).
@@ -131,6 +148,22 @@ class GlobalConfig:
             raise InvalidInputError(
                 f"max_reconnect_attempts must be None or an int >= 1, got {value!r}"
             )
+
+    @websocket_max_lifetime.validator
+    def _check_lifetime(
+        self, attribute: attrs.Attribute[float | None], value: float | None
+    ) -> None:
+        if value is None:
+            return
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise InvalidInputError(
+                f"websocket_max_lifetime must be None or a positive number, got {value!r}"
+            )
+
+    @send_retry_cap.validator
+    def _check_send_cap(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if value < self.send_retry_base:
+            raise InvalidInputError("send_retry_cap must be >= send_retry_base")
 
     @region.validator
     def _check_region(self, attribute: attrs.Attribute[str], value: str) -> None:

@@ -28,7 +28,7 @@ import attrs
 
 from connect_chat.enums import ContentType, ScanDirection
 from connect_chat.errors import ChatEndedError, ConnectChatError, SessionClosedError
-from connect_chat.models import Event, Message, TranscriptData, TranscriptItem
+from connect_chat.models import Event, Message, Participant, TranscriptData, TranscriptItem
 from connect_chat.parsing import (
     MAX_FRAME_CHARS,
     TOPIC_CHAT,
@@ -38,8 +38,9 @@ from connect_chat.parsing import (
     parse_chat_frame,
     parse_frame,
     synthesized_chat_ended,
+    time_key,
 )
-from connect_chat.throttles import ReceiptBatch, ReceiptThrottle
+from connect_chat.throttles import ReceiptBatch, ReceiptThrottle, TypingIndicators
 from connect_chat.transcript import Change, Transcript, TranscriptView
 from connect_chat.websocket import RawFrame, SocketEvent
 
@@ -53,7 +54,23 @@ EVENT_CALLBACKS: dict[str, str] = {
     ContentType.AUTO_DISCONNECTION.value: "on_auto_disconnection",
     ContentType.PARTICIPANT_INVITED.value: "on_participant_invited",
     ContentType.CHAT_REHYDRATED.value: "on_chat_rehydrated",
+    ContentType.JOINED.value: "on_participant_joined",
+    ContentType.LEFT.value: "on_participant_left",
+    ContentType.PARTICIPANT_DISPLAY_NAME_UPDATED.value: "on_participant_display_name_updated",
+    ContentType.TRANSFER_SUCCEEDED.value: "on_transfer_succeeded",
+    ContentType.TRANSFER_FAILED.value: "on_transfer_failed",
+    ContentType.AUTHENTICATION_INITIATED.value: "on_authentication_initiated",
+    ContentType.AUTHENTICATION_SUCCESSFUL.value: "on_authentication_succeeded",
+    ContentType.AUTHENTICATION_FAILED.value: "on_authentication_failed",
+    ContentType.AUTHENTICATION_TIMEOUT.value: "on_authentication_timeout",
+    ContentType.AUTHENTICATION_EXPIRED.value: "on_authentication_expired",
+    ContentType.AUTHENTICATION_CANCELLED.value: "on_authentication_cancelled",
 }
+
+#: Events that (re)name a participant.
+_NAMING_EVENTS = frozenset(
+    {ContentType.JOINED.value, ContentType.PARTICIPANT_DISPLAY_NAME_UPDATED.value}
+)
 
 #: Gap fill stops after this many pages even if the service keeps offering more.
 MAX_GAP_FILL_PAGES = 100
@@ -82,26 +99,95 @@ class Inbox(queue.Queue[object]):
 
 
 class SessionStats:
-    """Counters of one session (all connections), for monitoring and tests.
+    """Local counters of one session (all its connections), for monitoring and tests.
 
-    ``bad_frames``: frames dropped as unusable (each logged once); ``bad_history_items``:
-    unreadable GetTranscript items left out; ``inbox_overflows``: live frames that found the
-    inbox full (recovered by GetTranscript); ``gap_fills``: GetTranscript catch-ups run after
-    a reconnect or an overflow.
+    Nothing here ever leaves the process. Robustness: ``bad_frames`` (frames dropped as
+    unusable, each logged), ``bad_history_items`` (unreadable GetTranscript items left out),
+    ``inbox_overflows`` (live frames that found the inbox full, recovered by GetTranscript),
+    ``gap_fills`` (GetTranscript catch-ups after a reconnect or an overflow). Activity:
+    ``messages_sent`` (SendMessage successes), ``attachments_sent`` (uploads completed),
+    ``messages_received`` (new messages and attachments from other participants, live or
+    gap-filled), ``reconnects`` (WebSocket re-established), ``retries`` (REST attempts
+    repeated by botocore's retry policy or by the SDK), ``typing_sent`` /
+    ``typing_throttled`` (typing events sent / absorbed by the throttle). Receipts, summed
+    over the session's connections: ``receipts_sent`` (receipt SendEvents made),
+    ``receipts_suppressed`` (requests that needed no SendEvent: duplicates, the customer's
+    own messages, receipts disabled), ``receipts_superseded`` (covered by a newer receipt),
+    ``receipts_failed``. ``as_dict()`` gives them all at once.
     """
 
+    COUNTERS: tuple[str, ...] = (
+        "bad_frames",
+        "bad_history_items",
+        "inbox_overflows",
+        "gap_fills",
+        "messages_sent",
+        "attachments_sent",
+        "messages_received",
+        "reconnects",
+        "retries",
+        "typing_sent",
+        "typing_throttled",
+    )
+
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._throttles: list[ReceiptThrottle] = []
         self.bad_frames = 0
         self.bad_history_items = 0
         self.inbox_overflows = 0
         self.gap_fills = 0
+        self.messages_sent = 0
+        self.attachments_sent = 0
+        self.messages_received = 0
+        self.reconnects = 0
+        self.retries = 0
+        self.typing_sent = 0
+        self.typing_throttled = 0
+
+    def incr(self, name: str, amount: int = 1) -> None:
+        """Add ``amount`` to the counter ``name`` (thread-safe; for any thread)."""
+        if name not in self.COUNTERS:
+            raise ValueError(f"no counter {name!r}")
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def _track_receipts(self, throttle: ReceiptThrottle) -> None:
+        with self._lock:
+            self._throttles.append(throttle)
+
+    def _receipt_sum(self, field: str) -> int:
+        with self._lock:
+            throttles = list(self._throttles)
+        return sum(int(getattr(t, field)) for t in throttles)
+
+    @property
+    def receipts_sent(self) -> int:
+        return self._receipt_sum("sent")
+
+    @property
+    def receipts_suppressed(self) -> int:
+        return self._receipt_sum("suppressed")
+
+    @property
+    def receipts_superseded(self) -> int:
+        return self._receipt_sum("superseded")
+
+    @property
+    def receipts_failed(self) -> int:
+        return self._receipt_sum("failed")
+
+    def as_dict(self) -> dict[str, int]:
+        """Every counter by name (a snapshot)."""
+        out = {name: int(getattr(self, name)) for name in self.COUNTERS}
+        for name in ("receipts_sent", "receipts_suppressed", "receipts_superseded",
+                     "receipts_failed"):
+            out[name] = int(getattr(self, name))
+        return out
 
     def __repr__(self) -> str:
-        return (
-            f"SessionStats(bad_frames={self.bad_frames}, "
-            f"bad_history_items={self.bad_history_items}, "
-            f"inbox_overflows={self.inbox_overflows}, gap_fills={self.gap_fills})"
-        )
+        fields = ", ".join(f"{k}={v}" for k, v in self.as_dict().items())
+        return f"SessionStats({fields})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,12 +207,14 @@ class HistoryPage:
 
 @attrs.frozen
 class LocalUpdate:
-    """A change made by this program: ``kind`` is placeholder, sent or failed."""
+    """A change made by this program: ``kind`` is placeholder, sent, failed or resending."""
 
     kind: str
     message: Message
     server_id: str | None = None
     time_stamp: str | None = None
+    #: Set once the transcript reflects the update (the caller may wait for it).
+    done: threading.Event | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen
@@ -286,9 +374,23 @@ class Dispatcher:
         receipts: ReceiptThrottle | None = None,
         send_receipt: Callable[[ReceiptBatch], None] | None = None,
         stats: SessionStats | None = None,
+        own_participant_id: str | None = None,
+        typing_expiry: float = 12.0,
+        on_incoming_message: Callable[[Message], None] | None = None,
     ) -> None:
         self.inbox = inbox
         self.stats = stats if stats is not None else SessionStats()
+        #: The customer's participant id (its own receipts and typing echoes are not "incoming").
+        self._own_id = own_participant_id
+        self._typing = TypingIndicators[str](typing_expiry)
+        self._typing_events: dict[str, Event] = {}
+        #: Typing events of the participants typing now (read by other threads; replaced).
+        self.typing_view: tuple[Event, ...] = ()
+        self._participants: dict[str, Participant] = {}
+        self._name_times: dict[str, float] = {}
+        #: Known participants by id (read by other threads; replaced atomically).
+        self.participants_view: dict[str, Participant] = {}
+        self._on_incoming_message = on_incoming_message
         self._overflowed = False
         self._overflow_warned = False
         self.transcript = transcript
@@ -326,6 +428,8 @@ class Dispatcher:
     def post(self, item: object) -> None:
         """Queue an item without ever blocking (see :class:`Inbox` for the overflow policy)."""
         if not self._running:
+            if isinstance(item, LocalUpdate) and item.done is not None:
+                item.done.set()  # nobody will apply it: don't keep the caller waiting
             return
         if not isinstance(item, RawFrame):
             self._force(item)
@@ -462,7 +566,11 @@ class Dispatcher:
         elif isinstance(item, HistoryPage):
             self._handle_history(item)
         elif isinstance(item, LocalUpdate):
-            self._handle_local(item)
+            try:
+                self._handle_local(item)
+            finally:
+                if item.done is not None:
+                    item.done.set()
         elif isinstance(item, Call):
             item.fn()
         elif isinstance(item, EndSession):
@@ -496,6 +604,8 @@ class Dispatcher:
 
     def _handle_live(self, parsed: ParsedItem) -> None:
         for receipt in parsed.receipts:
+            # Every receipt is reported, the echo of the customer's own included (iOS);
+            # ``receipt.participant_id`` says whose it is.
             name = (
                 "on_read_receipt"
                 if receipt.content_type == ContentType.MESSAGE_READ.value
@@ -505,12 +615,20 @@ class Dispatcher:
         item = parsed.item
         if parsed.is_typing:
             assert isinstance(item, Event)
+            self._typing_started(item)
             self._fire("on_typing", item)
             self._fire("on_message_received", item)
             self._subscribers.publish(item)
             return
+        item = self._learn(item, live=True)
+        if isinstance(item, (Message, Event)) and (
+            isinstance(item, Message) or item.content_type == ContentType.LEFT.value
+        ):
+            self._typing_message(item)
         change = self.transcript.merge(item)
         self._deliver([change] if change is not None else [])
+        if change is not None and change.added:
+            self._incoming(change.item)
         if isinstance(item, Event) and change is not None:
             callback = EVENT_CALLBACKS.get(item.content_type)
             if callback is not None:
@@ -518,6 +636,97 @@ class Dispatcher:
         if item.content_type == ContentType.ENDED.value and isinstance(item, Event):
             self._end_chat()
             self._running = False
+
+    # -- participants, typing indicators, incoming messages (dispatcher thread) ----------
+
+    def _is_own(self, item: Message | Event) -> bool:
+        if self._own_id is not None and item.participant_id:
+            return item.participant_id == self._own_id
+        return item.participant == "CUSTOMER"
+
+    @staticmethod
+    def _participant_key(item: Message | Event) -> str | None:
+        if item.participant_id:
+            return item.participant_id
+        role, name = item.participant or "", item.display_name or ""
+        return f"{role}:{name}" if role or name else None
+
+    def _learn(self, item: TranscriptItem, *, live: bool) -> TranscriptItem:
+        """Keep the participant registry current; give a live message its sender's name."""
+        if not isinstance(item, (Message, Event)) or not item.participant_id:
+            return item
+        pid = item.participant_id
+        known = self._participants.get(pid)
+        stamp = time_key(item.time_stamp)
+        is_event = isinstance(item, Event)
+        naming = is_event and item.content_type in _NAMING_EVENTS
+        name = known.display_name if known is not None else None
+        if item.display_name and (
+            name is None or (naming and stamp >= self._name_times.get(pid, float("-inf")))
+        ):
+            name = item.display_name
+            if naming:
+                self._name_times[pid] = stamp
+                if self._is_own(item):
+                    self.transcript.customer_display_name = name
+        present = known.present if known is not None else True
+        if is_event and item.content_type == ContentType.JOINED.value:
+            present = True
+        elif is_event and item.content_type == ContentType.LEFT.value:
+            present = False
+        updated = Participant(
+            participant_id=pid,
+            role=item.participant or (known.role if known is not None else None),
+            display_name=name,
+            present=present,
+        )
+        if updated != known:
+            self._participants[pid] = updated
+            self.participants_view = dict(self._participants)
+        if live and isinstance(item, Message) and not item.display_name and name:
+            return attrs.evolve(item, display_name=name)
+        return item
+
+    def _incoming(self, item: TranscriptItem) -> None:
+        """A new message entered the transcript (live or gap fill)."""
+        if not isinstance(item, Message) or item.participant == "CUSTOMER":
+            return
+        self.stats.messages_received += 1
+        if self._on_incoming_message is not None:
+            try:
+                self._on_incoming_message(item)
+            except Exception:
+                logger.exception("handling an incoming message failed")
+
+    def _publish_typing(self) -> None:
+        self.typing_view = tuple(self._typing_events.values())
+
+    def _typing_started(self, event: Event) -> None:
+        key = self._participant_key(event)
+        if key is None or self._is_own(event):
+            return  # the echo of this customer's own typing is not an indicator
+        self._typing.on_typing(key)
+        self._typing_events[key] = event
+        self._publish_typing()
+        self.call_later(self._typing.expiry, self._expire_typing)
+
+    def _expire_typing(self) -> None:
+        for key in self._typing.expired():
+            self._typing_stopped(key)
+
+    def _typing_message(self, item: Message | Event) -> None:
+        """That participant's message (or departure) ends its typing indicator."""
+        key = self._participant_key(item)
+        if key is not None and key in self._typing_events:
+            self._typing.on_message(key)
+            self._typing_stopped(key)
+
+    def _typing_stopped(self, key: str) -> None:
+        event = self._typing_events.pop(key, None)
+        if event is None:
+            return
+        self._publish_typing()
+        self._fire("on_typing_stopped", event)
 
     def _handle_socket_event(self, event: SocketEvent) -> None:
         if event is SocketEvent.ESTABLISHED:
@@ -530,10 +739,13 @@ class Dispatcher:
                 self._fire("on_connection_broken")
         elif event is SocketEvent.REESTABLISHED:
             self._broken = False
+            self.stats.reconnects += 1
             self._fire("on_connection_reestablished")
             self._gap_fill()
         elif event is SocketEvent.DEEP_HEARTBEAT_FAILURE:
             self._fire("on_deep_heartbeat_failure")
+        elif event is SocketEvent.GAP:
+            self._gap_fill()
         elif event is SocketEvent.ACCESS_DENIED:
             ended = synthesized_chat_ended(iso_timestamp(_utcnow()))
             change = self.transcript.merge(ended)
@@ -545,6 +757,9 @@ class Dispatcher:
         if self._chat_ended_fired:
             return
         self._chat_ended_fired = True
+        self._typing.clear()
+        self._typing_events.clear()
+        self._publish_typing()
         self._on_ended()
         self._fire("on_chat_ended")
         self._subscribers.end()
@@ -556,7 +771,7 @@ class Dispatcher:
         try:
             token_before = self.transcript.previous_transcript_next_token
             changes = self.transcript.merge_page(
-                [p.item for p in history.page.items],
+                [self._learn(p.item, live=False) for p in history.page.items],
                 scan_direction=history.scan_direction,
                 next_token=history.page.next_token,
                 start_position_given=history.start_position_given,
@@ -581,6 +796,8 @@ class Dispatcher:
             change = self.transcript.confirm_sent(
                 update.message.id, update.server_id, update.time_stamp
             )
+        elif update.kind == "resending":
+            change = self.transcript.mark_sending(update.message.id)
         else:
             change = self.transcript.mark_failed(
                 update.message.id, update.time_stamp or iso_timestamp(_utcnow())
@@ -610,10 +827,14 @@ class Dispatcher:
 
     def _merge_gap_page(self, page: TranscriptPage, direction: str) -> int:
         changes = self.transcript.merge_page(
-            [p.item for p in page.items], scan_direction=direction, next_token=page.next_token
+            [self._learn(p.item, live=False) for p in page.items],
+            scan_direction=direction,
+            next_token=page.next_token,
         )
         new = [c for c in changes if c.added]
         data = self._publish_view() if changes else None
+        for change in new:
+            self._incoming(change.item)
         for change in new:
             self._fire("on_message_received", change.item)
             self._subscribers.publish(change.item)

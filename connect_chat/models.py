@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime
 import html
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from connect_chat.enums import MessageDirection, MessageStatus
+from connect_chat.enums import ContentType, MessageDirection, MessageStatus
 from connect_chat.errors import InvalidInputError
+from connect_chat.interactive import InteractiveContent, parse_interactive_content
 
 
 @attrs.frozen
@@ -141,6 +143,15 @@ class Message(TranscriptItem):
         """Shortcut for ``metadata.status``."""
         return self.metadata.status if self.metadata is not None else None
 
+    @property
+    def interactive(self) -> InteractiveContent | None:
+        """The parsed template of an interactive message (``ListPicker``, ``QuickReply``,
+        ``TimePicker``, ``Panel``, ``Carousel``, ``ViewResourceContent`` or
+        ``UnknownTemplate``); ``None`` for any other message or unreadable content."""
+        if self.content_type != ContentType.INTERACTIVE_TEXT.value:
+            return None
+        return parse_interactive_content(self.text)
+
 
 @attrs.frozen(kw_only=True)
 class Event(TranscriptItem):
@@ -151,6 +162,34 @@ class Event(TranscriptItem):
     display_name: str | None = None
     event_direction: MessageDirection = MessageDirection.COMMON
     participant_id: str | None = None
+
+    @property
+    def session_id(self) -> str | None:
+        """The ``SessionId`` an ``authentication.initiated`` event carries in its JSON
+        ``Content`` (what ``get_authentication_url`` needs); ``None`` for other events."""
+        if not self.text:
+            return None
+        try:
+            content = json.loads(self.text)
+        except (ValueError, RecursionError):
+            return None
+        value = content.get("SessionId") if isinstance(content, dict) else None
+        return value if isinstance(value, str) and value else None
+
+
+@attrs.frozen(kw_only=True)
+class Participant:
+    """A participant of the chat as the session knows it (``ChatSession.participants()``).
+
+    ``display_name`` is the latest name seen (a ``participant.displayname.updated`` event
+    renames); ``present`` turns False after ``participant.left``. ``role`` is the
+    ``ParticipantRole`` (``AGENT``, ``CUSTOMER``, ``SYSTEM``...).
+    """
+
+    participant_id: str
+    role: str | None = None
+    display_name: str | None = None
+    present: bool = True
 
 
 def _html_table(items: Sequence[TranscriptItem]) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from connect_chat.enums import ContentType, ItemType, MessageDirection, MessageStatus
+from connect_chat.interactive import ViewResourceContent, parse_interactive_content
 from connect_chat.models import Event, Message, Metadata, TranscriptItem
 
 TOPIC_CHAT = "aws/chat"
@@ -292,6 +293,14 @@ def _message_metadata(
     )
 
 
+def view_resource_of(content_type: str, content: str) -> ViewResourceContent | None:
+    """The ``ViewResourceContent`` of an interactive ViewResource message, else ``None``."""
+    if content_type != ContentType.INTERACTIVE_TEXT.value or "ViewResource" not in content:
+        return None
+    template = parse_interactive_content(content)
+    return template if isinstance(template, ViewResourceContent) else None
+
+
 def parse_item(
     inner: Mapping[str, Any], serialized: Mapping[str, Any] | None = None, *,
     from_history: bool = False,
@@ -315,6 +324,7 @@ def parse_item(
             time_stamp=time_stamp,
             content_type=_s(inner, "ContentType"),
             serialized_content=serialized,
+            view_resource=view_resource_of(_s(inner, "ContentType"), _s(inner, "Content")),
             participant=role,
             text=_s(inner, "Content"),
             message_direction=direction_of(role),

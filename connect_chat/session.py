@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 import requests
@@ -63,6 +63,7 @@ from connect_chat.errors import (
     AccessDeniedError,
     AttachmentError,
     ChatEndedError,
+    ConflictError,
     ConnectChatError,
     ConnectionTimeoutError,
     InvalidInputError,
@@ -72,18 +73,23 @@ from connect_chat.interactive import ViewResource
 from connect_chat.models import (
     ChatDetails,
     ConnectionDetails,
+    Event,
     Message,
     Metadata,
+    Participant,
     StartPosition,
     TranscriptItem,
     TranscriptResponse,
 )
+from connect_chat.outbox import Outbox, OutboxEntry, Retrier
 from connect_chat.parsing import TranscriptPage, iso_timestamp, parse_transcript_page
 from connect_chat.throttles import ReceiptBatch, ReceiptThrottle, ReceiptTicket, TypingThrottle
 from connect_chat.transcript import Transcript, TranscriptView
-from connect_chat.websocket import SocketWorker
+from connect_chat.websocket import SocketEvent, SocketWorker
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Event content types a customer may send with ``send_event``.
 EVENT_CONTENT_TYPES: frozenset[str] = frozenset(
@@ -112,6 +118,18 @@ CALLBACK_NAMES: tuple[str, ...] = (
     "on_auto_disconnection",
     "on_participant_invited",
     "on_chat_rehydrated",
+    "on_typing_stopped",
+    "on_participant_joined",
+    "on_participant_left",
+    "on_participant_display_name_updated",
+    "on_transfer_succeeded",
+    "on_transfer_failed",
+    "on_authentication_initiated",
+    "on_authentication_succeeded",
+    "on_authentication_failed",
+    "on_authentication_timeout",
+    "on_authentication_expired",
+    "on_authentication_cancelled",
 )
 
 
@@ -126,6 +144,27 @@ def _warn_if_unverified(client: AWSClient) -> None:
             "the AWS client was built with TLS certificate verification off (verify=False); "
             "traffic to the Participant Service is not authenticated"
         )
+
+
+def _count_retries(client: AWSClient, stats: SessionStats) -> None:
+    """Count botocore's retried attempts (``amz-sdk-request: attempt=N``, N > 1) in ``stats``."""
+    try:
+        events = client.botocore_client.meta.events
+    except AttributeError:
+        return
+
+    def before_send(request: Any = None, **_: Any) -> None:
+        header = getattr(request, "headers", {}).get("amz-sdk-request") if request else None
+        if isinstance(header, bytes):
+            header = header.decode("ascii", "replace")
+        if isinstance(header, str) and "attempt=" in header:
+            attempt = header.split("attempt=", 1)[1].split(";", 1)[0].strip()
+            if attempt.isdigit() and int(attempt) > 1:
+                stats.incr("retries")
+
+    events.register(
+        "before-send.connectparticipant", before_send, unique_id=f"connect-chat-retries-{id(stats)}"
+    )
 
 
 class ConnectionDetailsProvider:
@@ -195,6 +234,19 @@ class _Connection:
         #: Server ids of the messages this program sent (known before the transcript has them).
         self.sent_ids: set[str] = set()
         self.transcript = Transcript()
+        #: Sends not confirmed yet (SENDING or FAILED), retried by ``retrier`` (outbox.py).
+        self.outbox = Outbox()
+        #: Set when the session closes: ends any outbox wait at once.
+        self.stopped = threading.Event()
+        self._refresh_lock = threading.Lock()
+        self.retrier = Retrier(
+            token=self.token,
+            refresh=self.refresh_token,
+            stopped=self.stopped,
+            ended=lambda: self.ended,
+            base=config.send_retry_base,
+            cap=config.send_retry_cap,
+        )
         label = chat_details.contact_id or "unknown"
         inbox = Inbox(maxsize=config.inbox_size)
         settings = config.features.message_receipts
@@ -217,7 +269,11 @@ class _Connection:
             receipts=self.receipts,
             send_receipt=self._send_receipt,
             stats=session.stats,
+            own_participant_id=chat_details.participant_id,
+            typing_expiry=config.typing_expiry,
+            on_incoming_message=self._auto_delivered_receipt,
         )
+        session.stats._track_receipts(self.receipts)
         self.socket = SocketWorker(
             name=f"connect-chat-ws-{label}",
             config=config,
@@ -236,9 +292,52 @@ class _Connection:
             raise SessionClosedError("no connection token: the session is not connected")
         return token
 
+    def refresh_token(self, refused: str) -> str:
+        """A connection token newer than ``refused`` (which got AccessDeniedException).
+
+        CreateParticipantConnection with the participant token, unless another thread has
+        already replaced ``refused``. If the participant token is refused too, the chat is
+        over: ``ChatEndedError`` is raised and the caller ends the session
+        (:meth:`chat_over`) once its own transcript updates are posted.
+        """
+        with self._refresh_lock:
+            current = self.token()
+            if current != refused:
+                return current
+            try:
+                details = self.client.create_participant_connection(
+                    self.chat_details.participant_token
+                )
+            except AccessDeniedError as exc:
+                logger.info("the service refused a new connection token: the chat has ended")
+                raise ChatEndedError("the chat has ended") from exc
+            logger.info("the connection token was refused; using a fresh one")
+            self.provider._update(connection_details=details)
+            return self.token()
+
+    def chat_over(self) -> None:
+        """The participant token was refused: end the session like a chat.ended frame."""
+        self.dispatcher.post(SocketEvent.ACCESS_DENIED)
+
+    def with_token(self, call: Callable[[str], T]) -> T:
+        """``call(token)``, once more with a fresh token if the first is refused (403)."""
+        token = self.token()
+        try:
+            return call(token)
+        except AccessDeniedError:
+            try:
+                fresh = self.refresh_token(token)
+            except ChatEndedError:
+                self.chat_over()
+                raise
+            return call(fresh)
+
     def _fetch_forward(self, anchor_id: str) -> TranscriptPage:
+        return self.with_token(lambda token: self._fetch_forward_with(token, anchor_id))
+
+    def _fetch_forward_with(self, token: str, anchor_id: str) -> TranscriptPage:
         response = self.client.get_transcript(
-            self.token(),
+            token,
             scan_direction=ScanDirection.FORWARD.value,
             sort_order=SortKey.ASCENDING.value,
             max_results=self.config.transcript_page_size,
@@ -247,19 +346,36 @@ class _Connection:
         return parse_transcript_page(response)
 
     def _fetch_latest(self) -> TranscriptPage:
+        return self.with_token(self._fetch_latest_with)
+
+    def _fetch_latest_with(self, token: str) -> TranscriptPage:
         response = self.client.get_transcript(
-            self.token(),
+            token,
             scan_direction=ScanDirection.BACKWARD.value,
             sort_order=SortKey.ASCENDING.value,
             max_results=self.config.transcript_page_size,
         )
         return parse_transcript_page(response)
 
+    def _auto_delivered_receipt(self, message: Message) -> None:
+        """Dispatcher thread: a new AGENT message -> a throttled Delivered receipt (Android).
+
+        Only with ``should_send_message_receipts``; it goes through the same window as the
+        program's own requests, so a Read asked for meanwhile covers it.
+        """
+        if not self.config.features.message_receipts.should_send_message_receipts:
+            return
+        if message.participant != "AGENT" or message.id in self.sent_ids:
+            return
+        self.receipts.request(
+            MessageReceiptType.MESSAGE_DELIVERED, message.id, timestamp=message.time_stamp
+        )
+
     def _send_receipt(self, batch: ReceiptBatch) -> None:
         """Dispatcher thread: one throttled receipt SendEvent."""
-        self.client.send_event(
-            self.token(), batch.content_type, batch.content, client_token=batch.client_token
-        )
+        self.with_token(lambda token: self.client.send_event(
+            token, batch.content_type, batch.content, client_token=batch.client_token
+        ))
 
     def _on_ended(self) -> None:
         """Dispatcher thread: the chat is over (frame, disconnect, or access denied)."""
@@ -277,6 +393,7 @@ class _Connection:
 
     def finish(self, *, chat_ended: bool) -> None:
         """Stop both threads (``chat_ended``: fire ``on_chat_ended`` first if not yet)."""
+        self.stopped.set()
         self.socket.stop()
         if self.dispatcher.alive:
             self.dispatcher.post(EndSession(chat_ended=chat_ended))
@@ -319,6 +436,18 @@ class ChatSession:
     on_auto_disconnection: Callable[[Any], None] | None
     on_participant_invited: Callable[[Any], None] | None
     on_chat_rehydrated: Callable[[Any], None] | None
+    on_typing_stopped: Callable[[Any], None] | None
+    on_participant_joined: Callable[[Any], None] | None
+    on_participant_left: Callable[[Any], None] | None
+    on_participant_display_name_updated: Callable[[Any], None] | None
+    on_transfer_succeeded: Callable[[Any], None] | None
+    on_transfer_failed: Callable[[Any], None] | None
+    on_authentication_initiated: Callable[[Any], None] | None
+    on_authentication_succeeded: Callable[[Any], None] | None
+    on_authentication_failed: Callable[[Any], None] | None
+    on_authentication_timeout: Callable[[Any], None] | None
+    on_authentication_expired: Callable[[Any], None] | None
+    on_authentication_cancelled: Callable[[Any], None] | None
 
     def __init__(self, config: GlobalConfig | None = None) -> None:
         if config is not None and not isinstance(config, GlobalConfig):
@@ -378,6 +507,7 @@ class ChatSession:
                         disable_csm=config.disable_csm,
                     )
                 _warn_if_unverified(self._client)
+                _count_retries(self._client, self.stats)
             return self._client
 
     # -- state ---------------------------------------------------------------------------
@@ -578,12 +708,29 @@ class ChatSession:
 
     # -- sending -------------------------------------------------------------------------
 
+    @staticmethod
+    def _apply_local(conn: _Connection, update: LocalUpdate) -> None:
+        """Hand a local change to the dispatcher; off its thread, wait until it shows.
+
+        The dispatcher is the transcript's only writer; waiting (bounded) means that when a
+        send call returns, ``session.transcript`` already shows what it did.
+        """
+        on_dispatcher = threading.current_thread() is conn.dispatcher.thread
+        done = None if on_dispatcher else threading.Event()
+        conn.dispatcher.post(attrs.evolve(update, done=done))
+        if done is not None:
+            done.wait(conn.config.join_timeout)
+
     def send_message(self, content_type: ContentType | str, message: str) -> Message:
         """Send a message; it shows at once in the transcript as SENDING.
 
-        Returns the message as sent (server id, status SENT; ``persistent_id`` is the
-        placeholder's id). On failure the transcript item becomes FAILED and the typed error
-        is raised.
+        Blocks until the service stored it and returns the message as sent (server id,
+        status SENT; ``persistent_id`` is the placeholder's id). Throttling, 5xx and network
+        failures -- the socket being down included -- are retried with the same ClientToken
+        (stored once) for up to ``GlobalConfig.send_timeout`` seconds; an expired connection
+        token is replaced. When that fails the item becomes FAILED, stays in the transcript,
+        and the typed error is raised: ``resend_failed_message(persistent_id)`` tries again.
+        Validation errors fail at once; ``ChatEndedError`` if the chat is over.
         """
         content_type = str(content_type)
         if content_type not in MESSAGE_CONTENT_TYPES:
@@ -594,7 +741,7 @@ class ChatSession:
         if len(message) > limit:
             raise InvalidInputError(f"the message is longer than {limit} characters")
         conn = self._active_connection()
-        token = conn.token()
+        conn.token()
         now = iso_timestamp(datetime.datetime.now(datetime.timezone.utc))
         local_id = str(uuid.uuid4())
         placeholder = Message(
@@ -610,25 +757,49 @@ class ChatSession:
                 status=MessageStatus.SENDING,
             ),
         )
-        conn.dispatcher.post(LocalUpdate("placeholder", placeholder))
+        entry = OutboxEntry(
+            local_id=local_id,
+            content_type=content_type,
+            content=message,
+            client_token=str(uuid.uuid4()),
+            placeholder=placeholder,
+        )
+        conn.outbox.add(entry)
+        self._apply_local(conn, LocalUpdate("placeholder", placeholder))
+        return self._deliver_message(conn, entry, placeholder)
+
+    def _deliver_message(
+        self, conn: _Connection, entry: OutboxEntry, placeholder: Message
+    ) -> Message:
+        """The outbox path of one text message: SendMessage with retries, then SENT/FAILED."""
+        now = placeholder.time_stamp
+        content_type = entry.content_type
+        deadline = time.monotonic() + conn.config.send_timeout
         try:
-            response = conn.client.send_message(
-                token, content_type, message, client_token=str(uuid.uuid4())
+            response = conn.retrier.run(
+                "SendMessage",
+                lambda token: conn.client.send_message(
+                    token, content_type, entry.content, client_token=entry.client_token
+                ),
+                deadline,
             )
-        except ConnectChatError:
-            conn.dispatcher.post(
-                LocalUpdate(
-                    "failed", placeholder,
-                    time_stamp=iso_timestamp(datetime.datetime.now(datetime.timezone.utc)),
-                )
-            )
+        except ConnectChatError as exc:
+            conn.outbox.failed(entry.local_id)
+            self._apply_local(conn, LocalUpdate(
+                "failed", placeholder,
+                time_stamp=iso_timestamp(datetime.datetime.now(datetime.timezone.utc)),
+            ))
+            if isinstance(exc, ChatEndedError):
+                conn.chat_over()
             raise
+        conn.outbox.remove(entry.local_id)
         server_id = str(response.get("Id") or "")
         time_stamp = str(response.get("AbsoluteTime") or now)
         if not server_id:
             return placeholder
         conn.sent_ids.add(server_id)
-        conn.dispatcher.post(
+        self.stats.incr("messages_sent")
+        self._apply_local(conn,
             LocalUpdate("sent", placeholder, server_id=server_id, time_stamp=time_stamp)
         )
         return attrs.evolve(
@@ -653,18 +824,23 @@ class ChatSession:
         if not isinstance(content, str) or len(content) > MAX_CONTENT_LENGTH:
             raise InvalidInputError("the event content must be a string of at most 16384")
         conn = self._active_connection()
-        token = conn.token()
+        conn.token()
         typing = content_type == ContentType.TYPING.value
         with self._lock:
             throttle = self._typing
         if typing and not throttle.should_send():
+            self.stats.incr("typing_throttled")
             return False
         try:
-            conn.client.send_event(token, content_type, content or None)
+            conn.with_token(
+                lambda token: conn.client.send_event(token, content_type, content or None)
+            )
         except ConnectChatError:
             if typing:
                 throttle.send_failed()
             raise
+        if typing:
+            self.stats.incr("typing_sent")
         return True
 
     def send_message_receipt(
@@ -714,12 +890,13 @@ class ChatSession:
         call), then StartAttachmentUpload, the PUT to the pre-signed URL (``progress(done,
         total)`` is called as bytes go out), CompleteAttachmentUpload. Returns the message
         with the service's ``attachment_id``; it becomes SENT when the service's ATTACHMENT
-        item arrives (same ``persistent_id``). On failure the item becomes FAILED and the
-        error is raised.
+        item arrives (same ``persistent_id``). The two REST calls are retried like
+        ``send_message``'s; on failure the item becomes FAILED, the error is raised, and
+        ``resend_failed_message(persistent_id)`` redoes what did not complete.
         """
         file = inspect_file(path)
         conn = self._active_connection()
-        token = conn.token()
+        conn.token()
         now = iso_timestamp(datetime.datetime.now(datetime.timezone.utc))
         local_id = str(uuid.uuid4())
         placeholder = Message(
@@ -736,31 +913,97 @@ class ChatSession:
                 status=MessageStatus.SENDING,
             ),
         )
-        conn.dispatcher.post(LocalUpdate("placeholder", placeholder))
+        entry = OutboxEntry(
+            local_id=local_id,
+            content_type=file.content_type,
+            content=file.name,
+            client_token=str(uuid.uuid4()),
+            placeholder=placeholder,
+            path=Path(os.fspath(path)),
+            complete_token=str(uuid.uuid4()),
+        )
+        conn.outbox.add(entry)
+        self._apply_local(conn, LocalUpdate("placeholder", placeholder))
+        return self._deliver_attachment(conn, entry, placeholder, progress)
+
+    def _deliver_attachment(
+        self,
+        conn: _Connection,
+        entry: OutboxEntry,
+        placeholder: Message,
+        progress: Progress | None,
+    ) -> Message:
+        """The outbox path of one attachment: start, PUT, complete -- each step once done."""
+        deadline = time.monotonic() + conn.config.send_timeout
+        assert entry.path is not None
         try:
-            started = conn.client.start_attachment_upload(
-                token, file.content_type, file.name, file.size
-            )
-            attachment_id = str(started.get("AttachmentId") or "")
-            upload = started.get("UploadMetadata") or {}
-            if not attachment_id or not upload.get("Url"):
-                raise AttachmentError("StartAttachmentUpload returned no upload URL")
-            conn.dispatcher.post(
-                LocalUpdate("attachment_started", placeholder, server_id=attachment_id)
-            )
-            with requests.Session() as http:
-                upload_file(http, upload["Url"], upload.get("HeadersToInclude") or {}, file,
-                            progress)
-            conn.client.complete_attachment_upload(token, [attachment_id])
-        except ConnectChatError:
-            conn.dispatcher.post(
+            if entry.attachment_id is None or not entry.uploaded:
+                file = inspect_file(entry.path)
+                started = conn.retrier.run(
+                    "StartAttachmentUpload",
+                    lambda token: conn.client.start_attachment_upload(
+                        token, file.content_type, file.name, file.size,
+                        client_token=entry.client_token,
+                    ),
+                    deadline,
+                )
+                attachment_id = str(started.get("AttachmentId") or "")
+                upload = started.get("UploadMetadata") or {}
+                if not attachment_id or not upload.get("Url"):
+                    raise AttachmentError("StartAttachmentUpload returned no upload URL")
+                entry.attachment_id = attachment_id
+                self._apply_local(conn,
+                    LocalUpdate("attachment_started", placeholder, server_id=attachment_id)
+                )
+                with requests.Session() as http:
+                    upload_file(http, upload["Url"], upload.get("HeadersToInclude") or {}, file,
+                                progress)
+                entry.uploaded = True
+            attachment_id = entry.attachment_id
+            try:
+                conn.retrier.run(
+                    "CompleteAttachmentUpload",
+                    lambda token: conn.client.complete_attachment_upload(
+                        token, [attachment_id], client_token=entry.complete_token
+                    ),
+                    deadline,
+                )
+            except ConflictError:
+                logger.info("the attachment was already completed")  # an earlier answer lost
+        except ConnectChatError as exc:
+            conn.outbox.failed(entry.local_id)
+            self._apply_local(conn,
                 LocalUpdate(
                     "failed", placeholder,
                     time_stamp=iso_timestamp(datetime.datetime.now(datetime.timezone.utc)),
                 )
             )
+            if isinstance(exc, ChatEndedError):
+                conn.chat_over()
             raise
+        conn.outbox.remove(entry.local_id)
+        self.stats.incr("attachments_sent")
         return attrs.evolve(placeholder, attachment_id=attachment_id)
+
+    def resend_failed_message(self, message_id: str) -> Message:
+        """Send a FAILED message (or attachment) again; it is SENDING until it succeeds.
+
+        ``message_id`` is the failed item's id (its ``persistent_id``). The same ClientToken
+        as before is used, so a first attempt that did reach the service is not stored twice;
+        an attachment redoes only the steps that did not complete. Blocks and retries like
+        ``send_message``. ``MessageNotFoundError`` if no unsent message has that id,
+        ``InvalidInputError`` if it is still being sent.
+        """
+        if not isinstance(message_id, str) or not message_id:
+            raise InvalidInputError("message_id must be a non-empty string")
+        conn = self._active_connection()
+        entry = conn.outbox.claim_failed(message_id)
+        placeholder = entry.placeholder
+        assert placeholder is not None
+        self._apply_local(conn, LocalUpdate("resending", placeholder))
+        if entry.path is not None:
+            return self._deliver_attachment(conn, entry, placeholder, None)
+        return self._deliver_message(conn, entry, placeholder)
 
     def get_attachment_download_url(self, attachment_id: str) -> str:
         """The pre-signed download URL of an attachment (GetAttachment). Keep it private."""
@@ -812,6 +1055,55 @@ class ChatSession:
         conn = self._active_connection()
         return ViewResource.from_service(conn.client.describe_view(conn.token(), view_token))
 
+    # -- authentication (Authenticate Customer flow block) -------------------------------
+
+    @staticmethod
+    def _check_session_id(session_id: str) -> None:
+        if not isinstance(session_id, str) or len(session_id) != 36:
+            raise InvalidInputError(
+                "session_id must be the 36-character SessionId of the "
+                "authentication.initiated event (event.session_id)"
+            )
+
+    def get_authentication_url(self, session_id: str, redirect_uri: str) -> str:
+        """GetAuthenticationUrl: the URL where the customer signs in (after
+        ``on_authentication_initiated``; ``session_id`` is that event's ``session_id``).
+
+        The URL is a secret of this customer: open it for them, do not log it.
+        """
+        self._check_session_id(session_id)
+        if not isinstance(redirect_uri, str) or not 1 <= len(redirect_uri) <= 1024:
+            raise InvalidInputError("redirect_uri must be a string of 1..1024 characters")
+        conn = self._active_connection()
+        url = conn.client.get_authentication_url(conn.token(), session_id, redirect_uri)
+        if not url:
+            raise ConnectChatError("GetAuthenticationUrl returned no URL")
+        return url
+
+    def cancel_participant_authentication(self, session_id: str) -> None:
+        """CancelParticipantAuthentication: the customer declines to sign in."""
+        self._check_session_id(session_id)
+        conn = self._active_connection()
+        conn.client.cancel_participant_authentication(conn.token(), session_id)
+
+    # -- who is in the chat --------------------------------------------------------------
+
+    def typing_participants(self) -> tuple[Event, ...]:
+        """The latest typing event of each other participant typing now.
+
+        An indicator ends ``GlobalConfig.typing_expiry`` seconds (12 s) after that
+        participant's last typing event, or when its message arrives (or it leaves);
+        ``on_typing_stopped(event)`` fires then. The customer's own typing is not listed.
+        """
+        conn = self._conn
+        return conn.dispatcher.typing_view if conn is not None else ()
+
+    def participants(self) -> dict[str, Participant]:
+        """Everyone seen in this chat, by participant id, with their current display name
+        (``participant.displayname.updated`` renames) and whether they are still present."""
+        conn = self._conn
+        return dict(conn.dispatcher.participants_view) if conn is not None else {}
+
     # -- history -------------------------------------------------------------------------
 
     def get_transcript(
@@ -845,14 +1137,14 @@ class ChatSession:
         elif start_position is not None and not isinstance(start_position, StartPosition):
             raise InvalidInputError("start_position must be a StartPosition, a message id or None")
         conn = self._active_connection()
-        response = conn.client.get_transcript(
-            conn.token(),
+        response = conn.with_token(lambda token: conn.client.get_transcript(
+            token,
             scan_direction=scan,
             sort_order=order,
             max_results=max_results,
             next_token=next_token,
             start_position=start_position,
-        )
+        ))
         page = parse_transcript_page(response)
         done = threading.Event()
         conn.dispatcher.post(

@@ -548,6 +548,29 @@ class Transcript:
         self._put(failed, entry[0])
         return Change(item=failed)
 
+    def mark_sending(self, placeholder_id: str) -> Change | None:
+        """A FAILED message is sent again (``resend_failed_message``): SENDING once more.
+
+        Nothing changes for a message the service's echo already showed as stored.
+        """
+        key = self._group_of.get(placeholder_id)
+        if key is not None:
+            group = self._groups[key]
+            if placeholder_id not in group.failed:
+                return None
+            group.failed.discard(placeholder_id)
+            return self._regroup(key, placeholder_id)
+        entry = self._by_id.get(placeholder_id)
+        if entry is None or not isinstance(entry[1], Message):
+            return None
+        old = entry[1]
+        if old.status is not MessageStatus.FAILED:
+            return None
+        sending = self._with_status(old, MessageStatus.SENDING, force=True)
+        assert sending is not None
+        self._put(sending, entry[0])
+        return Change(item=sending)
+
     def remove(self, item_id: str) -> Change | None:
         item = self._drop(item_id)
         return Change(item=item, removed=True) if item is not None else None

@@ -25,14 +25,20 @@ Lifecycle of :class:`SocketWorker`::
 worker posts ``ACCESS_DENIED`` and ends (no retry storm). Other failures retry with
 :class:`~connect_chat.throttles.Backoff`.
 
-Hooks for later work: proactive refresh (make-before-break before the token/URL expiry)
-belongs in :meth:`SocketWorker._pump` next to the heartbeat deadlines, using
-``ConnectionDetails.expiry`` / ``websocket_url_expiry``.
+Proactive refresh (:meth:`SocketWorker._refresh`), make-before-break: before the connection
+token's ``Expiry`` or the URL's ``ConnectionExpiry`` (``GlobalConfig.connection_refresh_margin``)
+or after ``websocket_max_lifetime``, the pump calls CreateParticipantConnection, opens and
+subscribes a second socket while the first stays open, reads what is left on the first until
+it is quiet, closes it, and goes on with the second. Frames the server sent to both during the
+overlap are passed on once (identical frames from the new socket are dropped for a while), so
+no callback fires twice; no connection callback fires for a refresh. If the refresh fails the
+old socket is kept and the refresh is tried again one heartbeat interval later.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import enum
 import logging
 import random
@@ -79,6 +85,9 @@ class SocketEvent(enum.Enum):
     BROKEN = "broken"
     DEEP_HEARTBEAT_FAILURE = "deep_heartbeat_failure"
     ACCESS_DENIED = "access_denied"
+    #: Frames may have been missed without an outage (the old socket of a refresh died
+    #: before handing over): fill the gap from the transcript, no connection callback.
+    GAP = "gap"
 
 
 @attrs.frozen
@@ -87,6 +96,10 @@ class RawFrame:
 
     text: str
     binary: bool = False
+
+
+class _SocketGone(Exception):
+    """A socket closed or failed while being read (internal)."""
 
 
 class _Exit(enum.Enum):
@@ -133,6 +146,13 @@ class SocketWorker:
         self._resumed = False
         self._ws: wsclient.WebSocket | None = None
         self._ws_lock = threading.Lock()
+        #: Chat frames passed on from the old socket of a refresh, and until when to dedupe.
+        self._overlap: set[str] = set()
+        self._overlap_until = 0.0
+        #: How many make-before-break refreshes completed, and how many frames received on
+        #: both sockets of one were dropped as duplicates (for monitoring and tests).
+        self.refreshes = 0
+        self.overlap_duplicates = 0
         #: Set once the first open+subscribe finished, well or badly (``first_error``).
         self.ready = threading.Event()
         self.first_error: BaseException | None = None
@@ -233,7 +253,7 @@ class SocketWorker:
                 first = False
             else:
                 self._post(SocketEvent.REESTABLISHED)
-            exit_reason = self._pump(ws)
+            exit_reason = self._pump(ws, details)
             self._close_socket()
             self._details = None  # the next socket needs a fresh URL
             if exit_reason in (_Exit.STOP, _Exit.ENDED):
@@ -249,8 +269,11 @@ class SocketWorker:
             return True
         return False
 
-    def _open(self, details: ConnectionDetails) -> wsclient.WebSocket:
-        """Open the URL and subscribe to ``aws/chat``; frames before the ack are forwarded."""
+    def _open(
+        self, details: ConnectionDetails, early: list[str] | None = None
+    ) -> wsclient.WebSocket:
+        """Open the URL and subscribe to ``aws/chat``; frames before the ack are forwarded
+        (or, during a refresh, kept in ``early`` to pass on after the old socket's frames)."""
         url = details.websocket_url
         if not url:
             raise WebSocketError("no WebSocket URL")
@@ -301,9 +324,12 @@ class SocketWorker:
                     return ws
                 self._close_socket()
                 raise WebSocketError(f"subscription refused ({status})")
-            self._post(RawFrame(text))
+            if early is not None:
+                early.append(text)
+            else:
+                self._post(RawFrame(text))
 
-    def _pump(self, ws: wsclient.WebSocket) -> _Exit:
+    def _pump(self, ws: wsclient.WebSocket, details: ConnectionDetails) -> _Exit:
         """Read frames and keep the heartbeats until the socket dies or we are told to stop.
 
         Miss detection: a heartbeat with no reply one interval after it was sent (or after
@@ -318,12 +344,27 @@ class SocketWorker:
         heartbeat_sent: float | None = None
         ping_sent: float | None = None
         last_frame = time.monotonic()
+        refresh_at = self._refresh_time(details, last_frame)
         while True:
             if self._stop:
                 return _Exit.STOP
             if self._suspended:
                 return _Exit.SUSPEND
             now = time.monotonic()
+            if refresh_at is not None and now >= refresh_at:
+                outcome = self._refresh(ws)
+                if isinstance(outcome, _Exit):
+                    return outcome
+                now = time.monotonic()
+                if outcome is None:
+                    refresh_at = now + interval  # keep the old socket; try again later
+                    continue
+                ws, details = outcome
+                next_beat = now + interval
+                heartbeat_sent = ping_sent = None
+                last_frame = now
+                refresh_at = self._refresh_time(details, now)
+                continue
             try:
                 if now >= next_beat:
                     next_beat = now + interval
@@ -371,7 +412,8 @@ class SocketWorker:
                     self._post(SocketEvent.DEEP_HEARTBEAT_FAILURE)
                     ping_sent = None
             elif frame.topic == TOPIC_CHAT:
-                self._post(RawFrame(text))
+                if not self._seen_in_overlap(text):
+                    self._post(RawFrame(text))
                 inner = chat_inner(frame)
                 if inner is not None and is_chat_ended(inner):
                     return _Exit.ENDED
@@ -379,6 +421,154 @@ class SocketWorker:
                 logger.debug("subscribe acknowledged again")
             else:
                 self._post(RawFrame(text))  # unknown topic: the dispatcher counts it
+
+    # -- proactive refresh (make-before-break) -----------------------------------------------
+
+    def _refresh_time(self, details: ConnectionDetails, opened: float) -> float | None:
+        """When (monotonic) to replace the socket opened at ``opened``, or None for never.
+
+        ``connection_refresh_margin`` before the token's ``Expiry`` or the URL's
+        ``ConnectionExpiry`` -- at the latest when 3/4 of the remaining lifetime has passed --
+        or ``websocket_max_lifetime`` after opening, whichever comes first. An expiry already
+        past by the local clock (clock skew) is ignored: the reactive paths cover it.
+        """
+        config = self._config
+        now = time.monotonic()
+        wall = datetime.datetime.now(datetime.timezone.utc)
+        times: list[float] = []
+        if config.websocket_max_lifetime is not None:
+            times.append(opened + config.websocket_max_lifetime)
+        for expiry in (details.expiry, details.websocket_url_expiry):
+            if expiry is None:
+                continue
+            remaining = (expiry - wall).total_seconds()
+            if remaining <= 0:
+                logger.debug("an expiry is already past by the local clock; not scheduling")
+                continue
+            times.append(now + max(remaining - config.connection_refresh_margin,
+                                   remaining * 0.75))
+        return min(times) if times else None
+
+    def _refresh(
+        self, old: wsclient.WebSocket
+    ) -> tuple[wsclient.WebSocket, ConnectionDetails] | _Exit | None:
+        """Replace ``old`` by a new subscribed socket; None if that failed (``old`` kept)."""
+        try:
+            details = self._connector()
+        except AccessDeniedError:
+            logger.info("the service refused a new connection: the chat has ended")
+            self._post(SocketEvent.ACCESS_DENIED)
+            return _Exit.ENDED
+        except ConnectChatError as exc:
+            logger.warning("refreshing the connection failed (%s); keeping the socket", exc)
+            return None
+        self._details = details
+        self._on_details(details)  # the new connection token is good at once
+        early: list[str] = []
+        try:
+            new = self._open(details, early)
+        except Exception as exc:
+            with self._ws_lock:
+                half, self._ws = self._ws, old
+            if half is not None and half is not old:
+                _close_ws(half)
+            if self._stop:
+                return _Exit.STOP
+            if self._suspended:
+                return _Exit.SUSPEND
+            logger.warning("opening the refreshed WebSocket failed (%s); keeping the old one",
+                           type(exc).__name__)
+            return None
+        ended = self._hand_over(old, new, early)
+        _close_ws(old)
+        self.refreshes += 1
+        logger.info("the WebSocket was refreshed (make-before-break)")
+        for text in early:
+            if not self._seen_in_overlap(text):
+                self._post(RawFrame(text))
+        if ended:
+            return _Exit.ENDED
+        return new, details
+
+    def _hand_over(self, old: wsclient.WebSocket, new: wsclient.WebSocket,
+                   early: list[str]) -> bool:
+        """Pass on what only the old socket has; True if the chat ended meanwhile.
+
+        The server sends every item from the new socket's subscription on to both sockets,
+        in the same order: the old socket's stream ends with the new one's beginning. So the
+        old socket is read (and its chat frames passed on) until it is quiet or until it
+        reaches the first chat frame the new socket received -- from there on the new socket
+        has everything. Frames read from the new socket meanwhile are kept in ``early`` (passed
+        on afterwards unless the old socket already did), and every frame passed on from the
+        old socket is remembered for a while so that its copy on the new socket is dropped.
+        """
+        config = self._config
+        deadline = time.monotonic() + config.connect_timeout
+        ended = False
+        with contextlib.suppress(Exception):
+            old.settimeout(config.socket_poll_interval)
+            new.settimeout(min(0.01, config.socket_poll_interval))
+        try:
+            while time.monotonic() < deadline and not self._stop:
+                with contextlib.suppress(_SocketGone):  # the pump will find out
+                    early.extend(self._read_chat(new) or [])
+                try:
+                    texts = self._read_chat(old)
+                except _SocketGone:
+                    logger.warning("the old WebSocket failed during a refresh; filling the gap")
+                    self._post(SocketEvent.GAP)
+                    break
+                if texts is None:
+                    break  # quiet: it holds nothing the new socket lacks
+                reached = False
+                for text in texts:
+                    if text in early:
+                        reached = True
+                        break
+                    self._overlap.add(text)
+                    self._post(RawFrame(text))
+                    ended = ended or _ends_chat(text)
+                if reached:
+                    break
+        finally:
+            with contextlib.suppress(Exception):
+                new.settimeout(config.socket_poll_interval)
+        self._overlap_until = time.monotonic() + max(config.connect_timeout, 1.0)
+        return ended or any(_ends_chat(text) for text in early)
+
+    @staticmethod
+    def _read_chat(ws: wsclient.WebSocket) -> list[str] | None:
+        """One read: the chat frame received (``[]`` for another frame), None on a timeout;
+        ``_SocketGone`` on a close or an error."""
+        try:
+            opcode, data = ws.recv_data()
+        except (wsclient.WebSocketTimeoutException, TimeoutError):
+            return None
+        except (OSError, wsclient.WebSocketException):
+            raise _SocketGone from None
+        if opcode == wsclient.ABNF.OPCODE_CLOSE:
+            raise _SocketGone
+        if opcode != wsclient.ABNF.OPCODE_TEXT:
+            return []
+        text = data.decode("utf-8", "replace")
+        frame = parse_frame(text) if len(text) <= MAX_FRAME_CHARS else None
+        if frame is None or frame.topic != TOPIC_CHAT:
+            return []  # heartbeat replies and the like: nothing to pass on
+        return [text]
+
+    def _seen_in_overlap(self, text: str) -> bool:
+        """True if ``text`` was already passed on from the old socket of a refresh."""
+        if not self._overlap:
+            return False
+        if time.monotonic() > self._overlap_until:
+            self._overlap.clear()
+            return False
+        if text in self._overlap:
+            self._overlap.discard(text)
+            self.overlap_duplicates += 1
+            logger.debug("dropped a frame received on both sockets of a refresh")
+            return True
+        return False
 
     def _close_socket(self) -> None:
         with self._ws_lock:
@@ -392,3 +582,20 @@ class SocketWorker:
             pass
         with contextlib.suppress(Exception):
             ws.shutdown()  # type: ignore[no-untyped-call]
+
+
+def _close_ws(ws: wsclient.WebSocket) -> None:
+    """Close one socket quickly (a close frame if possible, then the TCP connection)."""
+    try:
+        ws.settimeout(0.5)
+        ws.send_close(status=1000)
+    except Exception:  # the socket may be gone already
+        pass
+    with contextlib.suppress(Exception):
+        ws.shutdown()  # type: ignore[no-untyped-call]
+
+
+def _ends_chat(text: str) -> bool:
+    frame = parse_frame(text)
+    inner = chat_inner(frame) if frame is not None else None
+    return inner is not None and is_chat_ended(inner)

@@ -118,7 +118,7 @@ def test_failed_send_marks_the_placeholder_failed(emu: Any, config: Any) -> None
 
     from connect_chat.errors import InternalServerError
 
-    session = ChatSession(fast(config, botocore_config=Config(
+    session = ChatSession(fast(config, send_timeout=0.3, botocore_config=Config(
         retries={"mode": "standard", "total_max_attempts": 1})))
     try:
         details = emu.start_chat()

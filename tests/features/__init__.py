@@ -1,0 +1,1 @@
+"""Issue 5 features, shown against the emulator."""

@@ -1,0 +1,122 @@
+"""Dispatcher rules behind the features, fed frames the emulator cannot produce."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from connect_chat.dispatcher import Call, Dispatcher, HistoryPage, Subscribers
+from connect_chat.enums import ContentType
+from connect_chat.models import Message
+from connect_chat.parsing import TranscriptPage, parse_transcript_page
+from connect_chat.transcript import Transcript
+from connect_chat.websocket import RawFrame
+
+ME = "customer-1"
+
+
+class Callbacks:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("on_"):
+            raise AttributeError(name)
+        return lambda *args: self.calls.append((name, args[0] if args else None))
+
+
+def _empty() -> TranscriptPage:
+    return TranscriptPage(items=(), next_token=None, initial_contact_id="")
+
+
+@contextmanager
+def dispatcher() -> Iterator[tuple[Dispatcher, Callbacks, list[Message]]]:
+    callbacks = Callbacks()
+    incoming: list[Message] = []
+    inbox: queue.Queue[object] = queue.Queue()
+    d = Dispatcher(name="connect-chat-dispatch-rules", inbox=inbox, transcript=Transcript(),
+                   callbacks=callbacks, subscribers=Subscribers(),
+                   fetch_forward=lambda anchor: _empty(), fetch_latest=_empty,
+                   on_active=lambda: None, on_ended=lambda: None,
+                   own_participant_id=ME, on_incoming_message=incoming.append)
+    d.start()
+    try:
+        yield d, callbacks, incoming
+    finally:
+        d._running = False
+        inbox.put(Call(lambda: None))
+        d.join(2.0)
+
+
+def drain(d: Dispatcher) -> None:
+    done = threading.Event()
+    d.post(Call(done.set))
+    assert done.wait(10.0)
+
+
+def item(n: int, kind: str, content_type: str, *, pid: str | None, role: str | None,
+         name: str | None = None, content: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"AbsoluteTime": f"2026-01-01T00:00:{n:02d}.000Z",
+                           "ContentType": content_type, "Id": f"id-{n}", "Type": kind}
+    for key, value in (("ParticipantId", pid), ("ParticipantRole", role),
+                       ("DisplayName", name), ("Content", content)):
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def frame(inner: dict[str, Any]) -> RawFrame:
+    return RawFrame(json.dumps({"topic": "aws/chat", "contentType": "application/json",
+                                "content": json.dumps(inner)}))
+
+
+TEXT = ContentType.PLAIN_TEXT.value
+
+
+def test_a_message_without_a_name_gets_the_senders_current_name() -> None:
+    with dispatcher() as (d, _callbacks, _incoming):
+        d.post(frame(item(1, "EVENT", ContentType.JOINED.value, pid="a", role="AGENT",
+                          name="Sam")))
+        d.post(frame(item(2, "EVENT", ContentType.PARTICIPANT_DISPLAY_NAME_UPDATED.value,
+                          pid="a", role="AGENT", name="Samuel")))
+        d.post(frame(item(3, "MESSAGE", TEXT, pid="a", role="AGENT", content="hi")))
+        # An older page of history naming "Sam" does not undo the newer rename.
+        page = parse_transcript_page({"Transcript": [
+            item(0, "EVENT", ContentType.JOINED.value, pid="a", role="AGENT", name="Sam")]})
+        d.post(HistoryPage(page=page, scan_direction="BACKWARD", start_position_given=False))
+        drain(d)
+        (message,) = [i for i in d.view if isinstance(i, Message)]
+        assert message.display_name == "Samuel"
+        assert d.participants_view["a"].display_name == "Samuel"
+
+
+def test_only_other_participants_messages_count_as_incoming() -> None:
+    with dispatcher() as (d, _callbacks, incoming):
+        d.post(frame(item(1, "MESSAGE", TEXT, pid="a", role="AGENT", content="agent")))
+        d.post(frame(item(2, "MESSAGE", TEXT, pid=ME, role="CUSTOMER", content="mine")))
+        d.post(frame(item(3, "MESSAGE", ContentType.INTERACTIVE_TEXT.value, pid="bot",
+                          role="SYSTEM", content="{}")))
+        d.post(frame(item(4, "EVENT", ContentType.JOINED.value, pid="a", role="AGENT")))
+        d.post(frame(item(1, "MESSAGE", TEXT, pid="a", role="AGENT", content="agent")))  # dup
+        drain(d)
+        assert [m.id for m in incoming] == ["id-1", "id-3"]
+        assert d.stats.messages_received == 2
+
+
+def test_every_receipt_is_reported_with_its_recipient() -> None:
+    with dispatcher() as (d, callbacks, _incoming):
+        meta = {"AbsoluteTime": "2026-01-01T00:00:05.000Z", "Id": "meta-1",
+                "ContentType": ContentType.META_DATA.value, "Type": "MESSAGEMETADATA",
+                "MessageMetadata": {"MessageId": "m", "Receipts": [
+                    {"ReadTimestamp": "2026-01-01T00:00:05.000Z", "RecipientParticipantId": ME},
+                    {"DeliveredTimestamp": "2026-01-01T00:00:05.000Z",
+                     "RecipientParticipantId": "a"}]}}
+        d.post(frame(meta))
+        drain(d)
+        receipts = [(n, e.participant_id) for n, e in callbacks.calls
+                    if n in ("on_read_receipt", "on_delivered_receipt")]
+        assert receipts == [("on_read_receipt", ME), ("on_delivered_receipt", "a")]

@@ -432,7 +432,7 @@ def _parse(content: object, depth: int) -> InteractiveContent | None:
     if isinstance(content, (str, bytes, bytearray)):
         try:
             template = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):
             log.debug("interactive content is not JSON")
             return None
     if not isinstance(template, Mapping):
@@ -643,7 +643,7 @@ def _json_or_none(text: object) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting depth
         return None
 
 

@@ -111,11 +111,6 @@ class Outbox:
             entry.failed, entry.in_flight = False, True
             return entry
 
-    def pending(self) -> list[OutboxEntry]:
-        """Every entry not confirmed yet (SENDING or FAILED), oldest first."""
-        with self._lock:
-            return list(self._entries.values())
-
 
 class Retrier:
     """Runs one REST call with the outbox's retry rules, within a deadline.

@@ -118,7 +118,7 @@ class Retrier:
     ``token()`` is the current connection token; ``refresh(old)`` returns a newer one (a
     CreateParticipantConnection unless another thread already refreshed ``old``) or raises
     ``ChatEndedError``; ``stopped`` is set when the session closes (a wait ends at once);
-    ``ended()`` says the chat is over.
+    ``ended()`` says the chat is over; ``on_retry()`` is told of each new attempt.
     """
 
     def __init__(
@@ -130,7 +130,9 @@ class Retrier:
         ended: Callable[[], bool],
         base: float,
         cap: float,
+        on_retry: Callable[[], None] | None = None,
     ) -> None:
+        self._on_retry = on_retry
         self._token = token
         self._refresh = refresh
         self._stopped = stopped
@@ -173,5 +175,7 @@ class Retrier:
             logger.info("%s failed (%s); retrying in %.2f s", operation, error, delay)
             if self._stopped.wait(delay):
                 raise SessionClosedError("the session closed while a message was being sent")
+            if self._on_retry is not None:
+                self._on_retry()
             if self._ended():
                 raise ChatEndedError("the chat ended while a message was being sent") from error

@@ -246,6 +246,7 @@ class _Connection:
             ended=lambda: self.ended,
             base=config.send_retry_base,
             cap=config.send_retry_cap,
+            on_retry=lambda: session.stats.incr("retries"),
         )
         label = chat_details.contact_id or "unknown"
         inbox = Inbox(maxsize=config.inbox_size)

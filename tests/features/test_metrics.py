@@ -179,3 +179,15 @@ def test_csm_is_an_explicit_opt_in(emu: Any, config: GlobalConfig,
     _chat(emu, fast(config, disable_csm=False))  # the user opts in, the environment enables
     received = _datagrams(csm_listener, 5.0)
     assert received and any(b"SendMessage" in d for d in received)
+
+
+def test_retries_count_botocore_and_outbox_attempts(emu: Any, session: ChatSession) -> None:
+    details = emu.start_chat()
+    session.connect(details)
+    before = session.stats.retries
+    # botocore's standard mode makes 3 attempts; the 4th request is the outbox's own retry.
+    emu.faults.http_errors(status=503, count=3, operations=["SendMessage"])
+    session.send_message(ContentType.PLAIN_TEXT, "through the outbox")
+    statuses = [c.status for c in emu.calls("SendMessage", details.contact_id)]
+    assert statuses == [503, 503, 503, 200]
+    assert session.stats.retries - before == 3

@@ -46,6 +46,9 @@ from connect_chat.websocket import RawFrame, SocketEvent
 
 logger = logging.getLogger(__name__)
 
+#: How long a send finishing after the end waits for the dispatcher thread to stop.
+STOP_SETTLE_TIMEOUT = 2.0
+
 #: Live event content type -> the callback it fires (besides ``on_message_received``).
 EVENT_CALLBACKS: dict[str, str] = {
     ContentType.TYPING.value: "on_typing",
@@ -428,8 +431,8 @@ class Dispatcher:
     def post(self, item: object) -> None:
         """Queue an item without ever blocking (see :class:`Inbox` for the overflow policy)."""
         if not self._running:
-            if isinstance(item, LocalUpdate) and item.done is not None:
-                item.done.set()  # nobody will apply it: don't keep the caller waiting
+            if isinstance(item, LocalUpdate):
+                self._settle_after_stop(item)
             return
         if not isinstance(item, RawFrame):
             self._force(item)
@@ -446,6 +449,30 @@ class Dispatcher:
                     "the inbox is full (callbacks are slow): dropping live frames; "
                     "they will be fetched with GetTranscript"
                 )
+
+    def _settle_after_stop(self, update: LocalUpdate) -> None:
+        """A send that finished after the session ended: its final state still shows.
+
+        Once the dispatcher thread has stopped nobody else writes the transcript, so the
+        outcome (SENT or FAILED) is applied here, without callbacks: the chat is over.
+        """
+        try:
+            if update.kind in ("sent", "failed"):
+                self.join(STOP_SETTLE_TIMEOUT)
+                if not self.thread.is_alive() or self.thread is threading.current_thread():
+                    if update.kind == "sent":
+                        assert update.server_id is not None
+                        self.transcript.confirm_sent(
+                            update.message.id, update.server_id, update.time_stamp
+                        )
+                    else:
+                        self.transcript.mark_failed(
+                            update.message.id, update.time_stamp or iso_timestamp(_utcnow())
+                        )
+                    self.view = self.transcript.view()
+        finally:
+            if update.done is not None:
+                update.done.set()  # don't keep the caller waiting
 
     def _force(self, item: object) -> None:
         if isinstance(self.inbox, Inbox):

@@ -310,3 +310,35 @@ def test_failed_attachment_complete_is_retried_and_not_uploaded_twice(
         assert len([i for i in emu.transcript(cid) if i.get("Type") == "ATTACHMENT"]) == 1
     finally:
         session.reset()
+
+
+def test_chat_ending_during_a_retried_send_leaves_the_message_failed(
+        emu: Any, config: GlobalConfig) -> None:
+    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=20.0))
+    recorder = Recorder(session)
+    try:
+        details = emu.start_chat()
+        cid = details.contact_id
+        session.connect(details)
+        emu.faults.http_errors(status=503, count=1000, operations=["SendMessage"])
+        outcome: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                session.send_message(ContentType.PLAIN_TEXT, "never stored")
+            except BaseException as exc:  # the outcome is asserted below
+                outcome.append(exc)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        wait_until(lambda: len(emu.calls("SendMessage", cid)) >= 2, what="a retried send")
+        emu.end_chat(cid)  # the chat.ended frame stops the dispatcher mid-send
+        recorder.wait("on_chat_ended")
+        sender.join(10)
+        assert not sender.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], ChatEndedError)
+        assert [m.status for m in messages(session.transcript, "never stored")] == [
+            MessageStatus.FAILED]
+        assert recorder.count("on_chat_ended") == 1
+    finally:
+        session.reset()

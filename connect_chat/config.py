@@ -31,6 +31,11 @@ def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: floa
         raise InvalidInputError(f"{attribute.name} must be a number >= 0, got {value!r}")
 
 
+def _growth_factor(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 1:
+        raise InvalidInputError(f"{attribute.name} must be a number >= 1, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class MessageReceipts:
     """Whether read/delivered receipts are sent, and the window that batches them (iOS: 5 s)."""
@@ -79,7 +84,7 @@ class GlobalConfig:
     #: ``base * factor``... up to ``cap``, each shortened by up to ``jitter`` (0..1) of itself.
     reconnect_first_delay: float = attrs.field(default=0.0, validator=_non_negative)
     reconnect_backoff_base: float = attrs.field(default=0.5, validator=_positive)
-    reconnect_backoff_factor: float = attrs.field(default=2.0, validator=_positive)
+    reconnect_backoff_factor: float = attrs.field(default=2.0, validator=_growth_factor)
     reconnect_backoff_cap: float = attrs.field(default=30.0, validator=_positive)
     reconnect_backoff_jitter: float = attrs.field(default=0.3, validator=_non_negative)
     #: Give up reconnecting after this many failed attempts in a row (None: never give up).

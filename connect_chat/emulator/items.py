@@ -120,14 +120,28 @@ def attachment_item(
     }
 
 
-def metadata_item(*, ms: int, message_id: str, receipts: list[dict[str, str]]) -> dict[str, Any]:
-    """A MESSAGEMETADATA receipt item (§6.4): no participant or contact fields."""
+def metadata_item(
+    *,
+    ms: int,
+    message_id: str,
+    receipts: list[dict[str, str]],
+    initial_contact_id: str,
+    contact_id: str,
+) -> dict[str, Any]:
+    """A MESSAGEMETADATA receipt item (§6.4): no participant fields.
+
+    The iOS fixture of §6.4 has no contact ids either; the emulator adds ``InitialContactId``
+    and ``ContactId`` as on every other item (the project's requirement: every item carries
+    them; clients that do not expect them ignore them).
+    """
     return {
         "AbsoluteTime": iso_ms(ms),
         "ContentType": ContentType.META_DATA.value,
         "Id": new_id(),
         "Type": "MESSAGEMETADATA",
         "MessageMetadata": {"MessageId": message_id, "Receipts": receipts},
+        "InitialContactId": initial_contact_id,
+        "ContactId": contact_id,
     }
 
 

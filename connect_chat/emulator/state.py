@@ -496,7 +496,11 @@ class State:
         if not changed:
             return None
         item = it.metadata_item(
-            ms=it.now_ms(), message_id=message_id, receipts=self.receipt_list(contact, message_id)
+            ms=it.now_ms(),
+            message_id=message_id,
+            receipts=self.receipt_list(contact, message_id),
+            initial_contact_id=contact.initial_contact_id,
+            contact_id=contact.contact_id,
         )
         self.push(contact, item)
         return item

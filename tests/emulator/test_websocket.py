@@ -118,7 +118,12 @@ def test_agent_events_and_receipts(
     agent.send_receipt(mine, read=False)
     delivered = sock.wait_item(lambda i: i["Type"] == "MESSAGEMETADATA")
     assert delivered["ContentType"] == EVT + "message.metadata"
-    assert set(delivered) == {"AbsoluteTime", "ContentType", "Id", "Type", "MessageMetadata"}
+    assert set(delivered) == {
+        "AbsoluteTime", "ContentType", "Id", "Type", "MessageMetadata",
+        "InitialContactId", "ContactId",
+    }
+    assert delivered["ContactId"] == customer.contact_id
+    assert delivered["InitialContactId"] == customer.contact_id
     receipt = delivered["MessageMetadata"]["Receipts"][0]
     assert delivered["MessageMetadata"]["MessageId"] == mine
     assert receipt["RecipientParticipantId"] == agent_id

@@ -363,24 +363,21 @@ class State:
     def _participant_event(
         self, contact: Contact, content_type: str, who: Participant, content: str | None = None
     ) -> dict[str, Any]:
-        return it.participant_item(
-            ms=it.now_ms(),
-            item_type="EVENT",
-            content_type=content_type,
-            participant_id=who.participant_id,
-            display_name=who.display_name,
-            role=who.role,
-            initial_contact_id=contact.initial_contact_id,
-            contact_id=contact.contact_id,
-            content=content,
-        )
+        return self._item(contact, "EVENT", content_type, who, content)
 
     def _message(
         self, contact: Contact, who: Participant, content_type: str, content: str
     ) -> dict[str, Any]:
+        return self._item(contact, "MESSAGE", content_type, who, content)
+
+    @staticmethod
+    def _item(
+        contact: Contact, item_type: str, content_type: str, who: Participant, content: str | None
+    ) -> dict[str, Any]:
+        """An item from ``who`` in ``contact``, stamped now."""
         return it.participant_item(
             ms=it.now_ms(),
-            item_type="MESSAGE",
+            item_type=item_type,
             content_type=content_type,
             participant_id=who.participant_id,
             display_name=who.display_name,

@@ -55,6 +55,17 @@ MESSAGE_CONTENT_TYPES: frozenset[str] = frozenset(
 )
 
 
+#: Event content types a customer may send with SendEvent.
+EVENT_CONTENT_TYPES: frozenset[str] = frozenset(
+    {
+        ContentType.TYPING.value,
+        ContentType.MESSAGE_DELIVERED.value,
+        ContentType.MESSAGE_READ.value,
+        ContentType.CONNECTION_ACKNOWLEDGED.value,
+    }
+)
+
+
 class MessageReceiptType(str, enum.Enum):
     """The two receipt kinds a participant sends with SendEvent."""
 

@@ -34,6 +34,7 @@ from connect_chat.models import (
     TranscriptResponse,
 )
 from connect_chat.parsing import iso_timestamp, parse_expiry, time_key
+from connect_chat.validation import checked_event, checked_message
 
 if TYPE_CHECKING:
     import requests
@@ -369,9 +370,7 @@ class RestChat:
 
     def send_message(self, content_type: ContentType | str, content: str) -> str:
         """SendMessage; returns the message's id."""
-        content_type = str(content_type)
-        if not isinstance(content, str) or not content:
-            raise InvalidInputError("a message needs non-empty text")
+        content_type = checked_message(content_type, content)
         answer = self._with_token(
             lambda token: self._client.send_message(token, content_type, content)
         )
@@ -379,7 +378,7 @@ class RestChat:
 
     def send_event(self, content_type: ContentType | str, content: str = "") -> str | None:
         """SendEvent (typing, receipts...); returns the event's id if the service gave one."""
-        content_type = str(content_type)
+        content_type = checked_event(content_type, content)
         answer = self._with_token(
             lambda token: self._client.send_event(token, content_type, content or None)
         )

@@ -49,9 +49,6 @@ from connect_chat.dispatcher import (
     Subscribers,
 )
 from connect_chat.enums import (
-    MAX_CONTENT_LENGTH,
-    MESSAGE_CONTENT_LIMITS,
-    MESSAGE_CONTENT_TYPES,
     ContentType,
     MessageDirection,
     MessageReceiptType,
@@ -85,21 +82,12 @@ from connect_chat.outbox import Outbox, OutboxEntry, Retrier
 from connect_chat.parsing import TranscriptPage, iso_timestamp, parse_transcript_page
 from connect_chat.throttles import ReceiptBatch, ReceiptThrottle, ReceiptTicket, TypingThrottle
 from connect_chat.transcript import Transcript, TranscriptView
+from connect_chat.validation import checked_event, checked_message
 from connect_chat.websocket import SocketEvent, SocketWorker
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-#: Event content types a customer may send with ``send_event``.
-EVENT_CONTENT_TYPES: frozenset[str] = frozenset(
-    {
-        ContentType.TYPING.value,
-        ContentType.MESSAGE_DELIVERED.value,
-        ContentType.MESSAGE_READ.value,
-        ContentType.CONNECTION_ACKNOWLEDGED.value,
-    }
-)
 
 #: The callbacks a session offers (all ``None`` until the program sets them).
 CALLBACK_NAMES: tuple[str, ...] = (
@@ -733,14 +721,7 @@ class ChatSession:
         and the typed error is raised: ``resend_failed_message(persistent_id)`` tries again.
         Validation errors fail at once; ``ChatEndedError`` if the chat is over.
         """
-        content_type = str(content_type)
-        if content_type not in MESSAGE_CONTENT_TYPES:
-            raise InvalidInputError(f"{content_type!r} is not a message content type")
-        if not isinstance(message, str) or not message:
-            raise InvalidInputError("the message must be a non-empty string")
-        limit = MESSAGE_CONTENT_LIMITS.get(content_type, MAX_CONTENT_LENGTH)
-        if len(message) > limit:
-            raise InvalidInputError(f"the message is longer than {limit} characters")
+        content_type = checked_message(content_type, message)
         conn = self._active_connection()
         conn.token()
         now = iso_timestamp(datetime.datetime.now(datetime.timezone.utc))
@@ -819,11 +800,7 @@ class ChatSession:
         Typing goes out at most once per ``GlobalConfig.typing_throttle`` seconds (the
         calls in between succeed without a request), like the iOS SDK.
         """
-        content_type = str(content_type)
-        if content_type not in EVENT_CONTENT_TYPES:
-            raise InvalidInputError(f"{content_type!r} is not an event content type")
-        if not isinstance(content, str) or len(content) > MAX_CONTENT_LENGTH:
-            raise InvalidInputError("the event content must be a string of at most 16384")
+        content_type = checked_event(content_type, content)
         conn = self._active_connection()
         conn.token()
         typing = content_type == ContentType.TYPING.value

@@ -159,3 +159,19 @@ def test_secrets_never_reach_the_repr(emulator: Emulator) -> None:
 def test_only_a_saved_chat_is_accepted() -> None:
     with pytest.raises(InvalidInputError):
         RestChat({"version": 1})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("call", [
+    lambda chat: chat.send_message("image/png", "hi"),
+    lambda chat: chat.send_message(ContentType.PLAIN_TEXT, ""),
+    lambda chat: chat.send_message(ContentType.PLAIN_TEXT, "x" * 1025),
+    lambda chat: chat.send_event(ContentType.PLAIN_TEXT, ""),
+    lambda chat: chat.send_event(ContentType.TYPING, "x" * 16385),
+])
+def test_bad_input_is_refused_before_any_request(emulator: Emulator, call: object) -> None:
+    saved = new_chat(emulator)
+    with RestChat(saved) as chat:
+        before = len(emulator.calls())
+        with pytest.raises(InvalidInputError):
+            call(chat)  # type: ignore[operator]
+        assert len(emulator.calls()) == before

@@ -147,9 +147,12 @@ def _requests_seen(emu: Any) -> int:
 
 @pytest.fixture
 def connected(emu: Any, config: GlobalConfig) -> Iterator[tuple[ChatSession, Any]]:
-    """A connected session with two messages; no automatic receipts (no request of its own)."""
+    """A connected session with two messages; no automatic receipts (no request of its own),
+    and a short outbox deadline (a send the service keeps failing becomes FAILED quickly)."""
     quiet = MessageReceipts(should_send_message_receipts=False)
-    session = ChatSession(attrs.evolve(config, features=Features(message_receipts=quiet)))
+    session = ChatSession(attrs.evolve(config, features=Features(message_receipts=quiet),
+                                       send_timeout=1.0, send_retry_base=0.05,
+                                       send_retry_cap=0.2))
     try:
         yield _connect_with_history(emu, session)
     finally:

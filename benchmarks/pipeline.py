@@ -1,0 +1,121 @@
+"""Drive the SDK's dispatcher pipeline (parse, transcript merge, callbacks) without a socket.
+
+A :class:`~connect_chat.dispatcher.Dispatcher` is built as a session builds one, with a
+callbacks holder in place of the session, the session's receipt throttle and its handler of
+incoming messages (with ``receipts=True``, what a default ``GlobalConfig`` gives, that
+handler requests an automatic Delivered receipt for every incoming agent message; the
+SendEvent itself is not made: ``send_receipt`` only counts). Frames go in as the socket
+thread posts them (:class:`~connect_chat.websocket.RawFrame`).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from connect_chat.config import Features, GlobalConfig, MessageReceipts
+from connect_chat.dispatcher import Call, Dispatcher, EndSession, Inbox, Subscribers
+from connect_chat.parsing import TranscriptPage, parse_frame
+from connect_chat.session import CALLBACK_NAMES
+from connect_chat.throttles import ReceiptBatch, ReceiptThrottle
+from connect_chat.transcript import Transcript
+from connect_chat.websocket import RawFrame
+
+
+class Callbacks:
+    """A stand-in for the session: every ``on_*`` attribute, ``None`` unless set."""
+
+    def __init__(self, **callbacks: Callable[..., Any]) -> None:
+        for name in CALLBACK_NAMES:
+            setattr(self, name, None)
+        for name, fn in callbacks.items():
+            if name not in CALLBACK_NAMES:
+                raise ValueError(f"unknown callback {name}")
+            setattr(self, name, fn)
+
+
+def _no_page(*_: object) -> TranscriptPage:
+    return TranscriptPage(items=(), next_token=None, initial_contact_id="")
+
+
+def _auto_delivered(config: GlobalConfig, throttle: ReceiptThrottle) -> Callable[[Any], None]:
+    """The session's own handler of new incoming messages (an automatic Delivered receipt)."""
+    from connect_chat import session as session_module
+
+    handler = session_module._Connection._auto_delivered_receipt
+    holder = types.SimpleNamespace(config=config, sent_ids=set(), receipts=throttle)
+    return lambda message: handler(holder, message)  # type: ignore[arg-type]
+
+
+def make_dispatcher(callbacks: Callbacks, *, receipts: bool = False) -> Dispatcher:
+    """A dispatcher with a fresh transcript and an unbounded inbox (not started)."""
+    config = GlobalConfig(
+        features=Features(message_receipts=MessageReceipts(should_send_message_receipts=receipts))
+    )
+    holder: list[Dispatcher] = []
+    settings = config.features.message_receipts
+    throttle = ReceiptThrottle(
+        settings.throttle_time,
+        enabled=settings.should_send_message_receipts,
+        delivered_delay=config.delivered_receipt_delay,
+        on_schedule=lambda: holder[0].post(Call(holder[0].schedule_receipts)),
+    )
+    extra: dict[str, Any] = {
+        "receipts": throttle,
+        "send_receipt": _count_receipt,
+        "on_incoming_message": _auto_delivered(config, throttle),
+    }
+    dispatcher = Dispatcher(
+        name="connect-chat-dispatch-bench",
+        inbox=Inbox(),
+        transcript=Transcript(),
+        callbacks=callbacks,
+        subscribers=Subscribers(),
+        fetch_forward=_no_page,
+        fetch_latest=_no_page,
+        on_active=lambda: None,
+        on_ended=lambda: None,
+        **extra,
+    )
+    holder.append(dispatcher)
+    return dispatcher
+
+
+RECEIPTS_SENT: list[ReceiptBatch] = []
+
+
+def _count_receipt(batch: ReceiptBatch) -> None:
+    RECEIPTS_SENT.append(batch)
+
+
+_POSTS_DECODED = "frame" in attrs.fields_dict(RawFrame)
+
+
+def as_posted(text: str) -> RawFrame:
+    """What the socket thread posts for a chat frame: it decodes the outer JSON to read the
+    topic, and hands the decoded frame on when ``RawFrame`` can carry it."""
+    frame = parse_frame(text)
+    if _POSTS_DECODED:
+        return RawFrame(text, frame=frame)  # type: ignore[call-arg,unused-ignore]
+    return RawFrame(text)
+
+
+def run_threaded(dispatcher: Dispatcher, frames: list[str]) -> None:
+    """The socket thread's share (decode, post every frame, then an end marker) on this
+    thread, then the dispatcher thread until it has handled them all."""
+    put = dispatcher.inbox.put_nowait
+    for text in frames:
+        put(as_posted(text))
+    put(EndSession(chat_ended=False))
+    dispatcher.start()
+    dispatcher.thread.join()
+
+
+def feed_inline(dispatcher: Dispatcher, frames: list[str]) -> None:
+    """Handle frames on this thread, one by one, as the dispatcher thread would."""
+    handle = dispatcher._handle
+    for text in frames:
+        handle(RawFrame(text))

@@ -39,9 +39,12 @@ class TranscriptView(Sequence[TranscriptItem]):
 
     __slots__ = ("_chunks", "_len", "_offsets")
 
-    def __init__(self, chunks: tuple[tuple[TranscriptItem, ...], ...] = ()) -> None:
+    def __init__(
+        self, chunks: tuple[tuple[TranscriptItem, ...], ...] = (), length: int | None = None
+    ) -> None:
         self._chunks = chunks
-        self._len = sum(len(c) for c in chunks)
+        # The transcript passes its length: summing the chunks is O(n / CHUNK) per message.
+        self._len = sum(len(c) for c in chunks) if length is None else length
         self._offsets: list[int] | None = None
 
     def __len__(self) -> int:
@@ -66,6 +69,10 @@ class TranscriptView(Sequence[TranscriptItem]):
             index += self._len
         if not 0 <= index < self._len:
             raise IndexError("transcript index out of range")
+        last = self._chunks[-1]
+        last_start = self._len - len(last)
+        if index >= last_start:  # the newest items (view[-1]): no offsets table needed
+            return last[index - last_start]
         if self._offsets is None:
             self._offsets = list(itertools.accumulate(len(c) for c in self._chunks))
         which = bisect.bisect_right(self._offsets, index)
@@ -167,7 +174,7 @@ class Transcript:
     def view(self) -> TranscriptView:
         """The current snapshot (cached until the next change)."""
         if self._view is None:
-            self._view = TranscriptView(tuple(self._chunks))
+            self._view = TranscriptView(tuple(self._chunks), self._len)
         return self._view
 
     def newest_server_item(self) -> TranscriptItem | None:

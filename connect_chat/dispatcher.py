@@ -32,6 +32,7 @@ from connect_chat.models import Event, Message, Participant, TranscriptData, Tra
 from connect_chat.parsing import (
     MAX_FRAME_CHARS,
     TOPIC_CHAT,
+    Frame,
     ParsedItem,
     TranscriptPage,
     iso_timestamp,
@@ -74,6 +75,8 @@ EVENT_CALLBACKS: dict[str, str] = {
 _NAMING_EVENTS = frozenset(
     {ContentType.JOINED.value, ContentType.PARTICIPANT_DISPLAY_NAME_UPDATED.value}
 )
+
+_ENDED = ContentType.ENDED.value
 
 #: Gap fill stops after this many pages even if the service keeps offering more.
 MAX_GAP_FILL_PAGES = 100
@@ -332,6 +335,8 @@ class Subscribers:
                 self._streams.remove(stream)
 
     def publish(self, item: TranscriptItem) -> None:
+        if not self._streams:  # the usual case: nobody pulls (an atomic read of the list)
+            return
         with self._lock:
             streams = list(self._streams)
         for stream in streams:
@@ -538,7 +543,8 @@ class Dispatcher:
                         self._handle(item)
                     except Exception:
                         logger.exception("the dispatcher failed to handle %s", type(item).__name__)
-                self._run_due_timers()
+                if self._timers:
+                    self._run_due_timers()
         finally:
             self._running = False
             self._subscribers.end()
@@ -587,7 +593,7 @@ class Dispatcher:
             if item.binary:
                 self._bad_frame("a binary frame")
             else:
-                self._handle_frame(item.text)
+                self._handle_frame(item.text, item.frame)
         elif isinstance(item, SocketEvent):
             self._handle_socket_event(item)
         elif isinstance(item, HistoryPage):
@@ -609,14 +615,16 @@ class Dispatcher:
         self.stats.bad_frames += 1
         logger.warning("dropping a malformed frame: %s", reason)
 
-    def _handle_frame(self, text: str) -> None:
+    def _handle_frame(self, text: str, frame: Frame | None = None) -> None:
+        """A chat frame; ``frame`` is its outer JSON when the socket thread decoded it."""
         if not text:
             self._bad_frame("an empty frame")
             return
         if len(text) > MAX_FRAME_CHARS:
             self._bad_frame(f"{len(text)} characters, over the {MAX_FRAME_CHARS} limit")
             return
-        frame = parse_frame(text)
+        if frame is None:
+            frame = parse_frame(text)
         if frame is None:
             self._bad_frame("not a JSON object")
             return
@@ -648,8 +656,10 @@ class Dispatcher:
             self._subscribers.publish(item)
             return
         item = self._learn(item, live=True)
-        if isinstance(item, (Message, Event)) and (
-            isinstance(item, Message) or item.content_type == ContentType.LEFT.value
+        if (
+            self._typing_events  # somebody is typing (else there is nothing to end)
+            and isinstance(item, (Message, Event))
+            and (isinstance(item, Message) or item.content_type == ContentType.LEFT.value)
         ):
             self._typing_message(item)
         change = self.transcript.merge(item)
@@ -660,7 +670,7 @@ class Dispatcher:
             callback = EVENT_CALLBACKS.get(item.content_type)
             if callback is not None:
                 self._fire(callback, item)
-        if item.content_type == ContentType.ENDED.value and isinstance(item, Event):
+        if item.content_type == _ENDED and isinstance(item, Event):
             self._end_chat()
             self._running = False
 
@@ -684,9 +694,19 @@ class Dispatcher:
             return item
         pid = item.participant_id
         known = self._participants.get(pid)
-        stamp = time_key(item.time_stamp)
         is_event = isinstance(item, Event)
+        if (
+            known is not None
+            and not is_event
+            and (item.participant or known.role) == known.role
+            and (known.display_name is not None or not item.display_name)
+        ):
+            # The usual case, a message from a participant already known: nothing to learn.
+            if live and not item.display_name and known.display_name:
+                return attrs.evolve(item, display_name=known.display_name)
+            return item
         naming = is_event and item.content_type in _NAMING_EVENTS
+        stamp = time_key(item.time_stamp) if naming else 0.0  # only naming events use it
         name = known.display_name if known is not None else None
         if item.display_name and (
             name is None or (naming and stamp >= self._name_times.get(pid, float("-inf")))

@@ -70,6 +70,12 @@ class ReceiptOutcome(str, enum.Enum):
         return self.value
 
 
+#: One condition for every ticket: a ticket is made per receipt request (per incoming agent
+#: message, with the automatic Delivered receipts), and a ``threading.Event`` each cost more
+#: than the rest of the request. Waiters re-check their own ticket when woken.
+_TICKETS_RESOLVED = threading.Condition()
+
+
 class ReceiptTicket:
     """The caller's handle on one receipt request; resolved later by the dispatcher thread.
 
@@ -81,7 +87,7 @@ class ReceiptTicket:
     def __init__(self, receipt_type: MessageReceiptType, message_id: str) -> None:
         self.receipt_type = receipt_type
         self.message_id = message_id
-        self._done = threading.Event()
+        self._done = False
         self._outcome: ReceiptOutcome | None = None
         self._error: BaseException | None = None
         self._reason = ""
@@ -89,17 +95,17 @@ class ReceiptTicket:
     @property
     def done(self) -> bool:
         """True once the outcome is known."""
-        return self._done.is_set()
+        return self._done
 
     @property
     def outcome(self) -> ReceiptOutcome | None:
         """The outcome, or ``None`` while the receipt is still pending."""
-        return self._outcome if self._done.is_set() else None
+        return self._outcome if self._done else None
 
     @property
     def error(self) -> BaseException | None:
         """The failure, when the outcome is ``FAILED``."""
-        return self._error if self._done.is_set() else None
+        return self._error if self._done else None
 
     @property
     def reason(self) -> str:
@@ -108,23 +114,27 @@ class ReceiptTicket:
 
     def wait(self, timeout: float | None = None) -> ReceiptOutcome | None:
         """Block until resolved (or ``timeout`` seconds); return the outcome or ``None``."""
-        if self._done.wait(timeout):
-            return self._outcome
-        return None
+        if not self._done:
+            with _TICKETS_RESOLVED:
+                if not _TICKETS_RESOLVED.wait_for(lambda: self._done, timeout):
+                    return None
+        return self._outcome
 
     def _resolve(
         self, outcome: ReceiptOutcome, reason: str = "", error: BaseException | None = None
     ) -> bool:
-        if self._done.is_set():
-            return False
-        self._outcome = outcome
-        self._reason = reason
-        self._error = error
-        self._done.set()
+        with _TICKETS_RESOLVED:
+            if self._done:
+                return False
+            self._outcome = outcome
+            self._reason = reason
+            self._error = error
+            self._done = True
+            _TICKETS_RESOLVED.notify_all()
         return True
 
     def __repr__(self) -> str:
-        state = self._outcome.value if self._done.is_set() and self._outcome else "pending"
+        state = self._outcome.value if self._done and self._outcome else "pending"
         return (
             f"ReceiptTicket({self.receipt_type.name}, message_id={self.message_id!r}, {state})"
         )
@@ -459,10 +469,28 @@ class ReceiptThrottle:
 
     @staticmethod
     def _absorb(new: _Entry, old: _Entry, reason: str) -> None:
-        for waiter in old.waiters:
+        """``new`` takes over ``old``'s tickets; ``old``'s own request becomes SUPERSEDED.
+
+        An entry's own (SENT) waiter is always its first one; the others ride along. The
+        shorter list is appended to the longer one, so a burst of N requests in one window
+        costs O(N log N) rather than copying the growing list N times (O(N^2)).
+        """
+
+        def superseded(waiter: _Waiter) -> _Waiter:
             if waiter.outcome_on_success is ReceiptOutcome.SENT:
-                waiter = _Waiter(waiter.ticket, ReceiptOutcome.SUPERSEDED, reason)
-            new.waiters.append(waiter)
+                return _Waiter(waiter.ticket, ReceiptOutcome.SUPERSEDED, reason)
+            return waiter
+
+        if len(old.waiters) > len(new.waiters):
+            merged, own = old.waiters, old.waiters[0]
+            merged[0] = new.waiters[0]  # new's own request stays first
+            merged.append(superseded(own))
+            merged.extend(new.waiters[1:])
+            new.waiters = merged
+        else:
+            new.waiters.append(superseded(old.waiters[0]))
+            new.waiters.extend(old.waiters[1:])
+        old.waiters = []
 
     def _count(self, outcome: ReceiptOutcome) -> None:
         if outcome is ReceiptOutcome.SUPPRESSED:

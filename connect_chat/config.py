@@ -96,7 +96,8 @@ class GlobalConfig:
     delivered_receipt_delay: float = attrs.field(default=3.0, validator=_non_negative)
     #: MaxResults of the history page loaded on connect and of each gap-fill page.
     transcript_page_size: int = attrs.field(default=30)
-    #: How often the socket thread wakes up to check its timers and stop flags.
+    #: The socket's read timeout while subscribing and during a refresh hand-over (once
+    #: subscribed, the socket thread sleeps until its next heartbeat or refresh deadline).
     socket_poll_interval: float = attrs.field(default=0.2, validator=_positive)
     #: Deadline for ``disconnect()``/``reset()`` to join the session's two threads.
     join_timeout: float = attrs.field(default=2.0, validator=_positive)

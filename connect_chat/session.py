@@ -356,8 +356,8 @@ class _Connection:
             return
         if message.participant != "AGENT" or message.id in self.sent_ids:
             return
-        self.receipts.request(
-            MessageReceiptType.MESSAGE_DELIVERED, message.id, timestamp=message.time_stamp
+        self.receipts.request_automatic(
+            MessageReceiptType.MESSAGE_DELIVERED, message.id, message.time_stamp
         )
 
     def _send_receipt(self, batch: ReceiptBatch) -> None:

@@ -21,7 +21,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 import attrs
@@ -140,10 +140,14 @@ class ReceiptTicket:
         )
 
 
-# Sort key of a message: (timestamp, arrival sequence). Timestamps are the service's ISO-8601
-# AbsoluteTime strings, which clients compare as strings; the sequence breaks ties and orders
-# messages whose timestamp the caller did not give.
-_Key = tuple[str, int]
+# Sort key of a message: its timestamp, a NUL, and its arrival sequence as fixed-width digits,
+# so that comparing keys compares (timestamp, sequence). Timestamps are the service's ISO-8601
+# AbsoluteTime strings (no NUL), which clients compare as strings; the sequence breaks ties and
+# orders messages whose timestamp the caller did not give (their key starts with the NUL). A
+# string rather than a tuple: one key is kept per message, and a tuple per incoming message
+# costs the garbage collector more than the whole receipt request does.
+_Key = str
+_SEP = "\x00"
 
 
 @attrs.define
@@ -163,6 +167,17 @@ class _Entry:
     #: Earliest flush time (a Delivered waits ``delivered_delay`` for a Read to cover it).
     ready_at: float = 0.0
     waiters: list[_Waiter] = attrs.field(factory=list)
+    #: The entry's own request is a ticketless automatic one (``request_automatic``): then
+    #: ``waiters`` holds only riders, none of them SENT.
+    auto_own: bool = False
+    #: Ticketless automatic requests riding along, by the outcome they get on success
+    #: (counted, as their tickets would have been, when the entry is settled).
+    auto_superseded: int = 0
+    auto_suppressed: int = 0
+
+    def automatic_requests(self) -> int:
+        """How many ticketless requests this entry settles (failures count them)."""
+        return self.auto_suppressed + self.auto_superseded + (1 if self.auto_own else 0)
 
 
 @attrs.frozen
@@ -282,7 +297,10 @@ class ReceiptThrottle:
                 self._count(outcome)
                 ticket._resolve(outcome, reason)
                 return ticket
-            if self._attach_to_existing(ticket, receipt_type, message_id, key):
+            covering = self._covering(receipt_type, message_id, key)
+            if covering is not None:
+                entry, outcome, reason = covering
+                entry.waiters.append(_Waiter(ticket, outcome, reason))
                 return ticket
             now = self._clock()
             delay = self.delivered_delay if receipt_type is _DELIVERED else 0.0
@@ -304,6 +322,70 @@ class ReceiptThrottle:
         if opened and self._on_schedule is not None:
             self._on_schedule()
         return ticket
+
+    def request_automatic(
+        self, receipt_type: MessageReceiptType, message_id: str, timestamp: str | None = None
+    ) -> None:
+        """Like ``request()``, for a receipt the SDK asks for itself: no ticket, same policy.
+
+        The session's automatic Delivered receipt for every incoming agent message comes
+        here. Its outcome is only counted (``sent``/``suppressed``/``superseded``/``failed``
+        exactly as its ticket would have been). When a receipt of the same type is already
+        pending for an older message, that entry simply moves to this newer message (its
+        waiters keep the outcomes ``request()`` would have given them), so a stream of agent
+        messages costs no new objects per message.
+        """
+        if not self.enabled:
+            with self._lock:
+                self.suppressed += 1
+            return
+        opened = False
+        with self._lock:
+            key = self._keys.get(message_id)
+            if key is None or (timestamp and key[0] == _SEP):
+                key = self._key_for(message_id, timestamp)
+            if self._sent:
+                settled = self._covered_by_sent(receipt_type, message_id, key)
+                if settled is not None:
+                    self._count(settled[0])
+                    return
+            covering = self._covering(receipt_type, message_id, key)
+            if covering is not None:
+                rides_on, outcome, _ = covering
+                if outcome is ReceiptOutcome.SUPPRESSED:
+                    rides_on.auto_suppressed += 1
+                else:
+                    rides_on.auto_superseded += 1
+                return
+            now = self._clock()
+            entry = self._pending.get(receipt_type)  # if any, it is for an older message
+            if entry is not None:
+                if entry.auto_own:
+                    entry.auto_superseded += 1
+                else:  # its own request's ticket: SUPERSEDED on success, as _absorb does
+                    own = entry.waiters[0]
+                    entry.waiters[0] = _Waiter(
+                        own.ticket, ReceiptOutcome.SUPERSEDED, "a newer message's receipt covers it"
+                    )
+                    entry.auto_own = True
+                entry.message_id = message_id
+                entry.key = key
+                delay = self.delivered_delay if receipt_type is _DELIVERED else 0.0
+                entry.ready_at = min(entry.ready_at, now + delay)  # no starvation by a stream
+            else:
+                delay = self.delivered_delay if receipt_type is _DELIVERED else 0.0
+                entry = _Entry(receipt_type, message_id, key, ready_at=now + delay, auto_own=True)
+                self._pending[receipt_type] = entry
+            if receipt_type is _READ:
+                delivered = self._pending.get(_DELIVERED)
+                if delivered is not None and delivered.key <= key:
+                    self._absorb(entry, delivered, "a Read receipt covers it")
+                    del self._pending[_DELIVERED]
+            if self._deadline is None:
+                self._deadline = now + self.throttle_time
+                opened = True
+        if opened and self._on_schedule is not None:
+            self._on_schedule()
 
     def note_receipted(
         self, receipt_type: MessageReceiptType, message_id: str, *, timestamp: str | None = None
@@ -369,6 +451,8 @@ class ReceiptThrottle:
             entry = item[0]
             self._raise_sent(entry.receipt_type, entry.key)
             self.sent += 1
+            self.superseded += entry.auto_superseded
+            self.suppressed += entry.auto_suppressed
             for waiter in entry.waiters:
                 self._count(waiter.outcome_on_success)
                 waiter.ticket._resolve(waiter.outcome_on_success, waiter.reason)
@@ -380,6 +464,7 @@ class ReceiptThrottle:
             item = self._inflight.pop(batch.client_token, None)
             if item is None:
                 return
+            self.failed += item[0].automatic_requests()
             for waiter in item[0].waiters:
                 self.failed += 1
                 waiter.ticket._resolve(ReceiptOutcome.FAILED, "the SendEvent failed", error)
@@ -398,6 +483,7 @@ class ReceiptThrottle:
             self._inflight.clear()
             self._deadline = None
             for entry in entries:
+                self.failed += entry.automatic_requests()
                 for waiter in entry.waiters:
                     if waiter.ticket._resolve(ReceiptOutcome.FAILED, "cancelled", error):
                         self.failed += 1
@@ -416,13 +502,13 @@ class ReceiptThrottle:
 
     def _key_for(self, message_id: str, timestamp: str | None) -> _Key:
         key = self._keys.get(message_id)
-        if key is None or (timestamp and not key[0]):
+        if key is None or (timestamp and key[0] == _SEP):
             if key is None:
                 self._seq += 1
-                seq = self._seq
+                seq = f"{_SEP}{self._seq:015d}"
             else:
-                seq = key[1]
-            key = (timestamp or "", seq)
+                seq = key  # untimed so far: the key is the sequence part alone
+            key = f"{timestamp}{seq}" if timestamp else seq
             self._keys[message_id] = key
         return key
 
@@ -445,27 +531,24 @@ class ReceiptThrottle:
                 return ReceiptOutcome.SUPERSEDED, "a Read receipt already covers it"
         return None
 
-    def _attach_to_existing(
-        self, ticket: ReceiptTicket, receipt_type: MessageReceiptType, message_id: str, key: _Key
-    ) -> bool:
-        """Ride on a pending or in-flight receipt that covers this one (same type or Read)."""
-        covering_types = (_READ,) if receipt_type is _READ else (_DELIVERED, _READ)
-        candidates: list[_Entry] = [e for e, _ in self._inflight.values()]
-        candidates += list(self._pending.values())
-        for entry in candidates:
-            if entry.receipt_type not in covering_types or key > entry.key:
+    def _covering(
+        self, receipt_type: MessageReceiptType, message_id: str, key: _Key
+    ) -> tuple[_Entry, ReceiptOutcome, str] | None:
+        """A pending or in-flight receipt that covers this one (same type or Read), and the
+        outcome a request riding on it gets once it is sent."""
+        entries: Iterable[_Entry] = self._pending.values()
+        if self._inflight:  # in-flight ones first, then pending (both are few)
+            entries = [e for e, _ in self._inflight.values()] + list(entries)
+        for entry in entries:
+            if key > entry.key:
                 continue
-            if entry.receipt_type is receipt_type and entry.message_id == message_id:
-                waiter = _Waiter(ticket, ReceiptOutcome.SUPPRESSED, "duplicate request")
-            elif entry.receipt_type is not receipt_type:
-                waiter = _Waiter(ticket, ReceiptOutcome.SUPERSEDED, "a Read receipt covers it")
-            else:
-                waiter = _Waiter(
-                    ticket, ReceiptOutcome.SUPERSEDED, "a newer message's receipt covers it"
-                )
-            entry.waiters.append(waiter)
-            return True
-        return False
+            if entry.receipt_type is receipt_type:
+                if entry.message_id == message_id:
+                    return entry, ReceiptOutcome.SUPPRESSED, "duplicate request"
+                return entry, ReceiptOutcome.SUPERSEDED, "a newer message's receipt covers it"
+            if entry.receipt_type is _READ:  # a Read covers a Delivered, not the reverse
+                return entry, ReceiptOutcome.SUPERSEDED, "a Read receipt covers it"
+        return None
 
     @staticmethod
     def _absorb(new: _Entry, old: _Entry, reason: str) -> None:
@@ -476,20 +559,26 @@ class ReceiptThrottle:
         costs O(N log N) rather than copying the growing list N times (O(N^2)).
         """
 
-        def superseded(waiter: _Waiter) -> _Waiter:
-            if waiter.outcome_on_success is ReceiptOutcome.SENT:
-                return _Waiter(waiter.ticket, ReceiptOutcome.SUPERSEDED, reason)
-            return waiter
-
+        # Ticketless automatic requests (``auto_own``: the entry's own one has no waiter).
+        new.auto_superseded += old.auto_superseded + (1 if old.auto_own else 0)
+        new.auto_suppressed += old.auto_suppressed
+        if not old.waiters:
+            return
+        if not old.auto_own:
+            own = old.waiters[0]
+            if own.outcome_on_success is ReceiptOutcome.SENT:
+                old.waiters[0] = _Waiter(own.ticket, ReceiptOutcome.SUPERSEDED, reason)
         if len(old.waiters) > len(new.waiters):
-            merged, own = old.waiters, old.waiters[0]
-            merged[0] = new.waiters[0]  # new's own request stays first
-            merged.append(superseded(own))
-            merged.extend(new.waiters[1:])
+            merged = old.waiters
+            if new.waiters and not new.auto_own:
+                merged.append(merged[0])
+                merged[0] = new.waiters[0]  # new's own request stays first
+                merged.extend(new.waiters[1:])
+            else:
+                merged.extend(new.waiters)
             new.waiters = merged
         else:
-            new.waiters.append(superseded(old.waiters[0]))
-            new.waiters.extend(old.waiters[1:])
+            new.waiters.extend(old.waiters)
         old.waiters = []
 
     def _count(self, outcome: ReceiptOutcome) -> None:

@@ -402,6 +402,92 @@ def test_force_flush_ignores_windows_and_delays(clock: FakeClock) -> None:
     assert throttle.next_deadline() is None
 
 
+def test_automatic_requests_in_one_window_make_one_send_for_the_newest(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    user = throttle.request(DELIVERED, "m0", timestamp=ts(0))
+    for i in range(1, 51):
+        throttle.request_automatic(DELIVERED, f"m{i}", ts(i))
+        clock.advance(0.01)
+    assert throttle.pending_message_ids() == {DELIVERED: "m50"}
+    batches = flush_and_send(throttle, clock)
+    assert sent_pairs(batches) == [(DELIVERED, "m50")]
+    assert batches[0].tickets == (user,)  # automatic requests carry no ticket
+    assert user.outcome is ReceiptOutcome.SUPERSEDED
+    assert user.reason == "a newer message's receipt covers it"
+    assert (throttle.sent, throttle.superseded, throttle.suppressed) == (1, 50, 0)
+    throttle.request_automatic(DELIVERED, "m50", ts(50))  # already sent: nothing pending
+    assert throttle.next_deadline() is None and throttle.suppressed == 1
+
+
+def test_automatic_requests_ride_on_a_read_and_fail_with_it(
+    throttle: ReceiptThrottle, clock: FakeClock
+) -> None:
+    throttle.request_automatic(DELIVERED, "m1", ts(1))
+    read = throttle.request(READ, "m2", timestamp=ts(2))
+    throttle.request_automatic(DELIVERED, "m2", ts(2))  # covered by the pending Read
+    deadline = throttle.next_deadline()
+    assert deadline is not None
+    clock.now = deadline
+    batches = throttle.flush()
+    assert sent_pairs(batches) == [(READ, "m2")]
+    throttle.mark_failed(batches[0], OSError("boom"))
+    assert read.outcome is ReceiptOutcome.FAILED
+    assert throttle.failed == 3  # the Read and both automatic Delivered requests
+    assert throttle.sent == 0 and throttle.superseded == 0
+
+
+def _run_receipt_script(seed: int, automatic: bool) -> list[object]:
+    """Drive one throttle through a random script; automatic Delivered receipts go through
+    ``request_automatic`` (or ``request``, ticket dropped). Returns everything observable."""
+    rng = random.Random(seed)
+    clock = FakeClock()
+    throttle = ReceiptThrottle(throttle_time=5.0, clock=clock, delivered_delay=3.0)
+    tickets: list[ReceiptTicket] = []
+    labels: dict[int, int] = {}
+    trace: list[object] = []
+    for _ in range(120):
+        op = rng.random()
+        i = rng.randrange(40)
+        if op < 0.45:
+            if automatic:
+                throttle.request_automatic(DELIVERED, f"m{i}", ts(i))
+            else:
+                throttle.request(DELIVERED, f"m{i}", timestamp=ts(i))
+        elif op < 0.7:
+            kind = READ if rng.random() < 0.5 else DELIVERED
+            ticket = throttle.request(kind, f"m{i}", timestamp=ts(i), own_message=i % 13 == 0)
+            labels[id(ticket)] = len(tickets)
+            tickets.append(ticket)
+        elif op < 0.8:
+            clock.advance(rng.choice([0.5, 2.0, 4.0]))
+        elif op < 0.97:
+            clock.advance(rng.choice([0.0, 3.0, 5.0]))
+            batches = throttle.flush(force=rng.random() < 0.2)
+            for batch in batches:
+                mine = sorted(labels[id(t)] for t in batch.tickets if id(t) in labels)
+                trace.append((batch.receipt_type, batch.message_id, mine))
+                if rng.random() < 0.8:
+                    throttle.mark_sent(batch)
+                else:
+                    throttle.mark_failed(batch, OSError("boom"))
+        else:
+            throttle.cancel(OSError("gone"))
+        trace.append((throttle.sent, throttle.suppressed, throttle.superseded, throttle.failed,
+                      throttle.next_deadline(), throttle.pending_message_ids()))
+    throttle.cancel(OSError("end"))
+    trace.append([(t.outcome, t.reason) for t in tickets])
+    trace.append((throttle.sent, throttle.suppressed, throttle.superseded, throttle.failed))
+    return trace
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_automatic_requests_behave_exactly_like_ticketed_ones(seed: int) -> None:
+    assert _run_receipt_script(seed, automatic=True) == _run_receipt_script(
+        seed, automatic=False
+    )
+
+
 # -- TypingThrottle ----------------------------------------------------------------------------
 
 

@@ -80,7 +80,12 @@ def test_official_javascript_client_full_session(chatjs_dir: Path) -> None:
         )
         try:
             assert proc.stdout is not None
-            assert json.loads(proc.stdout.readline()) == {"phase": "ready"}
+            first = proc.stdout.readline()
+            if not first:  # it ended before it was ready: show why
+                proc.wait(10)
+                assert proc.stderr is not None
+                pytest.fail(f"ChatJS exited ({proc.returncode}): {proc.stderr.read()[-2000:]}")
+            assert json.loads(first) == {"phase": "ready"}
             # An abrupt drop: ChatJS fetches a new URL and reconnects by itself.
             assert emu.faults.drop_websockets(details.contact_id) == 1
             wait_until(

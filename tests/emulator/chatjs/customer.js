@@ -39,6 +39,10 @@ async function main() {
   session.onTyping(() => { seen.typing += 1; });
   session.onEnded(() => { seen.ended = true; });
   await session.connect();
+  // connect() resolves before the WebSocket is subscribed, and nothing is delivered before
+  // the subscription: wait for the customer's own "joined" event, pushed on subscription.
+  await waitFor(() => seen.messages.find((m) => m.ParticipantRole === "CUSTOMER"
+    && m.ContentType === "application/vnd.amazonaws.connect.event.participant.joined"), "subscribed");
   const sent = await session.sendMessage({ contentType: "text/plain", message: "hello from chatjs" });
   seen.sentId = sent.data.Id;
   await waitFor(() => seen.messages.find((m) => m.ParticipantRole === "AGENT" && m.Type === "MESSAGE"),

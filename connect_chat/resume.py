@@ -34,7 +34,11 @@ from connect_chat.models import (
     TranscriptResponse,
 )
 from connect_chat.parsing import iso_timestamp, parse_expiry, time_key
-from connect_chat.validation import checked_event, checked_message
+from connect_chat.validation import (
+    checked_event,
+    checked_message,
+    checked_transcript_request,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -407,18 +411,17 @@ class RestChat:
         """One GetTranscript page, parsed (``start_position`` may be a message id)."""
         from connect_chat.parsing import parse_transcript_page
 
-        if isinstance(start_position, str):
-            start_position = StartPosition(id=start_position)
-        if not isinstance(max_results, int) or not 0 <= max_results <= 100:
-            raise InvalidInputError("max_results must be 0..100")
+        scan, order, position = checked_transcript_request(
+            scan_direction, sort_order, max_results, next_token, start_position
+        )
         answer = self._with_token(
             lambda token: self._client.get_transcript(
                 token,
-                scan_direction=str(scan_direction),
-                sort_order=str(sort_order),
+                scan_direction=scan,
+                sort_order=order,
                 max_results=max_results,
                 next_token=next_token,
-                start_position=start_position,
+                start_position=position,
             )
         )
         page = parse_transcript_page(answer)

@@ -82,7 +82,11 @@ from connect_chat.outbox import Outbox, OutboxEntry, Retrier
 from connect_chat.parsing import TranscriptPage, iso_timestamp, parse_transcript_page
 from connect_chat.throttles import ReceiptBatch, ReceiptThrottle, ReceiptTicket, TypingThrottle
 from connect_chat.transcript import Transcript, TranscriptView
-from connect_chat.validation import checked_event, checked_message
+from connect_chat.validation import (
+    checked_event,
+    checked_message,
+    checked_transcript_request,
+)
 from connect_chat.websocket import SocketEvent, SocketWorker
 
 logger = logging.getLogger(__name__)
@@ -710,6 +714,29 @@ class ChatSession:
         if done is not None:
             done.wait(conn.config.join_timeout)
 
+    @staticmethod
+    def _placeholder(
+        conn: _Connection, content_type: str, text: str, *, attachment: bool = False
+    ) -> Message:
+        """The customer's message as shown before the service has it: a local id, SENDING
+        (an attachment's ``attachment_id`` is that local id until StartAttachmentUpload)."""
+        now = iso_timestamp(datetime.datetime.now(datetime.timezone.utc))
+        local_id = str(uuid.uuid4())
+        return Message(
+            id=local_id,
+            time_stamp=now,
+            content_type=content_type,
+            participant="CUSTOMER",
+            text=text,
+            attachment_id=local_id if attachment else None,
+            message_direction=MessageDirection.OUTGOING,
+            display_name=conn.transcript.customer_display_name,
+            metadata=Metadata(
+                id=local_id, time_stamp=now, content_type=content_type,
+                status=MessageStatus.SENDING,
+            ),
+        )
+
     def send_message(self, content_type: ContentType | str, message: str) -> Message:
         """Send a message; it shows at once in the transcript as SENDING.
 
@@ -724,21 +751,8 @@ class ChatSession:
         content_type = checked_message(content_type, message)
         conn = self._active_connection()
         conn.token()
-        now = iso_timestamp(datetime.datetime.now(datetime.timezone.utc))
-        local_id = str(uuid.uuid4())
-        placeholder = Message(
-            id=local_id,
-            time_stamp=now,
-            content_type=content_type,
-            participant="CUSTOMER",
-            text=message,
-            message_direction=MessageDirection.OUTGOING,
-            display_name=conn.transcript.customer_display_name,
-            metadata=Metadata(
-                id=local_id, time_stamp=now, content_type=content_type,
-                status=MessageStatus.SENDING,
-            ),
-        )
+        placeholder = self._placeholder(conn, content_type, message)
+        local_id = placeholder.id
         entry = OutboxEntry(
             local_id=local_id,
             content_type=content_type,
@@ -875,22 +889,8 @@ class ChatSession:
         file = inspect_file(path)
         conn = self._active_connection()
         conn.token()
-        now = iso_timestamp(datetime.datetime.now(datetime.timezone.utc))
-        local_id = str(uuid.uuid4())
-        placeholder = Message(
-            id=local_id,
-            time_stamp=now,
-            content_type=file.content_type,
-            participant="CUSTOMER",
-            text=file.name,
-            attachment_id=local_id,
-            message_direction=MessageDirection.OUTGOING,
-            display_name=conn.transcript.customer_display_name,
-            metadata=Metadata(
-                id=local_id, time_stamp=now, content_type=file.content_type,
-                status=MessageStatus.SENDING,
-            ),
-        )
+        placeholder = self._placeholder(conn, file.content_type, file.name, attachment=True)
+        local_id = placeholder.id
         entry = OutboxEntry(
             local_id=local_id,
             content_type=file.content_type,
@@ -1096,24 +1096,9 @@ class ChatSession:
 
         ``start_position`` is a ``StartPosition`` or, as on iOS, a message id.
         """
-        scan = str(scan_direction)
-        order = str(sort_order)
-        if scan not in (ScanDirection.FORWARD.value, ScanDirection.BACKWARD.value):
-            raise InvalidInputError(f"invalid scan_direction {scan!r}")
-        if order not in (SortKey.ASCENDING.value, SortKey.DESCENDING.value):
-            raise InvalidInputError(f"invalid sort_order {order!r}")
-        if (
-            not isinstance(max_results, int)
-            or isinstance(max_results, bool)
-            or not 0 <= max_results <= 100
-        ):
-            raise InvalidInputError(f"max_results must be an int 0..100, got {max_results!r}")
-        if next_token is not None and not isinstance(next_token, str):
-            raise InvalidInputError("next_token must be a string or None")
-        if isinstance(start_position, str):
-            start_position = StartPosition(id=start_position)
-        elif start_position is not None and not isinstance(start_position, StartPosition):
-            raise InvalidInputError("start_position must be a StartPosition, a message id or None")
+        scan, order, position = checked_transcript_request(
+            scan_direction, sort_order, max_results, next_token, start_position
+        )
         conn = self._active_connection()
         response = conn.with_token(lambda token: conn.client.get_transcript(
             token,
@@ -1121,7 +1106,7 @@ class ChatSession:
             sort_order=order,
             max_results=max_results,
             next_token=next_token,
-            start_position=start_position,
+            start_position=position,
         ))
         page = parse_transcript_page(response)
         done = threading.Event()
@@ -1129,7 +1114,7 @@ class ChatSession:
             HistoryPage(
                 page=page,
                 scan_direction=scan,
-                start_position_given=bool(start_position and start_position.to_request()),
+                start_position_given=bool(position and position.to_request()),
                 done=done,
                 requested_token=next_token or None,
             )

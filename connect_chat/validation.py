@@ -8,8 +8,11 @@ from connect_chat.enums import (
     MESSAGE_CONTENT_LIMITS,
     MESSAGE_CONTENT_TYPES,
     ContentType,
+    ScanDirection,
+    SortKey,
 )
 from connect_chat.errors import InvalidInputError
+from connect_chat.models import StartPosition
 
 
 def checked_message(content_type: ContentType | str, message: object) -> str:
@@ -35,3 +38,33 @@ def checked_event(content_type: ContentType | str, content: object) -> str:
             f"the event content must be a string of at most {MAX_CONTENT_LENGTH} characters"
         )
     return content_type
+
+
+def checked_transcript_request(
+    scan_direction: ScanDirection | str,
+    sort_order: SortKey | str,
+    max_results: object,
+    next_token: object,
+    start_position: StartPosition | str | None,
+) -> tuple[str, str, StartPosition | None]:
+    """Scan direction, sort order and start position of a valid GetTranscript request
+    (a message id is taken as ``StartPosition(id=...)``); ``InvalidInputError`` otherwise."""
+    scan = str(scan_direction)
+    order = str(sort_order)
+    if scan not in (ScanDirection.FORWARD.value, ScanDirection.BACKWARD.value):
+        raise InvalidInputError(f"invalid scan_direction {scan!r}")
+    if order not in (SortKey.ASCENDING.value, SortKey.DESCENDING.value):
+        raise InvalidInputError(f"invalid sort_order {order!r}")
+    if (
+        not isinstance(max_results, int)
+        or isinstance(max_results, bool)
+        or not 0 <= max_results <= 100
+    ):
+        raise InvalidInputError(f"max_results must be an int 0..100, got {max_results!r}")
+    if next_token is not None and not isinstance(next_token, str):
+        raise InvalidInputError("next_token must be a string or None")
+    if isinstance(start_position, str):
+        return scan, order, StartPosition(id=start_position)
+    if start_position is not None and not isinstance(start_position, StartPosition):
+        raise InvalidInputError("start_position must be a StartPosition, a message id or None")
+    return scan, order, start_position

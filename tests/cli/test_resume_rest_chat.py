@@ -167,6 +167,12 @@ def test_only_a_saved_chat_is_accepted() -> None:
     lambda chat: chat.send_message(ContentType.PLAIN_TEXT, "x" * 1025),
     lambda chat: chat.send_event(ContentType.PLAIN_TEXT, ""),
     lambda chat: chat.send_event(ContentType.TYPING, "x" * 16385),
+    lambda chat: chat.get_transcript(scan_direction="SIDEWAYS"),
+    lambda chat: chat.get_transcript(sort_order="RANDOM"),
+    lambda chat: chat.get_transcript(max_results=True),
+    lambda chat: chat.get_transcript(max_results=101),
+    lambda chat: chat.get_transcript(next_token=5),
+    lambda chat: chat.get_transcript(start_position=5),
 ])
 def test_bad_input_is_refused_before_any_request(emulator: Emulator, call: object) -> None:
     saved = new_chat(emulator)

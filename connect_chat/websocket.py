@@ -630,15 +630,8 @@ class SocketWorker:
     def _close_socket(self) -> None:
         with self._ws_lock:
             ws, self._ws = self._ws, None
-        if ws is None:
-            return
-        try:
-            ws.settimeout(0.5)
-            ws.send_close(status=1000)
-        except Exception:  # the socket may be gone already
-            pass
-        with contextlib.suppress(Exception):
-            ws.shutdown()  # type: ignore[no-untyped-call]
+        if ws is not None:
+            _close_ws(ws)
 
 
 def _close_ws(ws: wsclient.WebSocket) -> None:

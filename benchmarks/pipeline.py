@@ -5,7 +5,7 @@ callbacks holder in place of the session, the session's receipt throttle and its
 incoming messages (with ``receipts=True``, what a default ``GlobalConfig`` gives, that
 handler requests an automatic Delivered receipt for every incoming agent message; the
 SendEvent itself is not made: ``send_receipt`` only counts). Frames go in as the socket
-thread posts them (:class:`~connect_chat.websocket.RawFrame`).
+thread posts them (decoded :class:`~connect_chat.parsing.Frame` objects).
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-import attrs
-
 from connect_chat.config import Features, GlobalConfig, MessageReceipts
 from connect_chat.dispatcher import Call, Dispatcher, EndSession, Inbox, Subscribers
-from connect_chat.parsing import TranscriptPage, parse_frame
+from connect_chat.parsing import TOPIC_CHAT, TranscriptPage, parse_frame
 from connect_chat.session import CALLBACK_NAMES
 from connect_chat.throttles import ReceiptBatch, ReceiptThrottle
 from connect_chat.transcript import Transcript
@@ -91,15 +89,12 @@ def _count_receipt(batch: ReceiptBatch) -> None:
     RECEIPTS_SENT.append(batch)
 
 
-_POSTS_DECODED = "frame" in attrs.fields_dict(RawFrame)
-
-
-def as_posted(text: str) -> RawFrame:
-    """What the socket thread posts for a chat frame: it decodes the outer JSON to read the
-    topic, and hands the decoded frame on when ``RawFrame`` can carry it."""
+def as_posted(text: str) -> object:
+    """What the socket thread posts for a frame: it decodes the outer JSON to read the topic
+    and posts a chat frame decoded (anything else goes as text, for the dispatcher to count)."""
     frame = parse_frame(text)
-    if _POSTS_DECODED:
-        return RawFrame(text, frame=frame)  # type: ignore[call-arg,unused-ignore]
+    if frame is not None and frame.topic == TOPIC_CHAT:
+        return frame
     return RawFrame(text)
 
 

@@ -341,9 +341,7 @@ class ReceiptThrottle:
             return
         opened = False
         with self._lock:
-            key = self._keys.get(message_id)
-            if key is None or (timestamp and key[0] == _SEP):
-                key = self._key_for(message_id, timestamp)
+            key = self._key_for(message_id, timestamp)
             if self._sent:
                 settled = self._covered_by_sent(receipt_type, message_id, key)
                 if settled is not None:
@@ -502,14 +500,14 @@ class ReceiptThrottle:
 
     def _key_for(self, message_id: str, timestamp: str | None) -> _Key:
         key = self._keys.get(message_id)
-        if key is None or (timestamp and key[0] == _SEP):
-            if key is None:
-                self._seq += 1
-                seq = f"{_SEP}{self._seq:015d}"
-            else:
-                seq = key  # untimed so far: the key is the sequence part alone
-            key = f"{timestamp}{seq}" if timestamp else seq
-            self._keys[message_id] = key
+        if key is None:
+            self._seq += 1
+            key = f"{timestamp or ''}{_SEP}{self._seq:015d}"
+        elif timestamp and key[0] == _SEP:
+            key = timestamp + key  # untimed so far: the key was the sequence part alone
+        else:
+            return key
+        self._keys[message_id] = key
         return key
 
     def _raise_sent(self, receipt_type: MessageReceiptType, key: _Key) -> None:

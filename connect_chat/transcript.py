@@ -93,7 +93,9 @@ class TranscriptView(Sequence[TranscriptItem]):
         return _html_table(self)
 
 
-@attrs.frozen
+# Made for every frame: slotted, not frozen (a frozen attrs ``__init__`` costs twice as
+# much); nothing changes one after it is built.
+@attrs.define
 class Change:
     """One effect of a merge: ``item`` was added (``added``) or replaced an older version.
 
@@ -198,14 +200,19 @@ class Transcript:
             self._keys.append([key])
             self._last_keys.append(key)
             return
-        which = bisect.bisect_left(self._last_keys, key)
-        if which == len(self._chunks):
-            which -= 1
-        keys = self._keys[which]
-        pos = bisect.bisect_left(keys, key)
-        keys.insert(pos, key)
-        chunk = self._chunks[which]
-        self._chunks[which] = (*chunk[:pos], item, *chunk[pos:])
+        if key > self._last_keys[-1]:
+            # The newest item (nearly every live one): one copy of the last chunk, no search.
+            which = len(self._chunks) - 1
+            keys = self._keys[which]
+            keys.append(key)
+            self._chunks[which] += (item,)
+        else:
+            which = bisect.bisect_left(self._last_keys, key)
+            keys = self._keys[which]
+            pos = bisect.bisect_left(keys, key)
+            keys.insert(pos, key)
+            chunk = self._chunks[which]
+            self._chunks[which] = (*chunk[:pos], item, *chunk[pos:])
         self._last_keys[which] = keys[-1]
         if len(keys) >= 2 * CHUNK:
             self._chunks[which : which + 1] = [

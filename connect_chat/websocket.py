@@ -74,7 +74,6 @@ from connect_chat.parsing import (
     TOPIC_HEARTBEAT,
     TOPIC_PING,
     TOPIC_SUBSCRIBE,
-    Frame,
     chat_inner,
     is_chat_ended,
     is_ping_ok,
@@ -106,15 +105,16 @@ class SocketEvent(enum.Enum):
 
 @attrs.frozen
 class RawFrame:
-    """One frame as received, for the dispatcher to parse (``binary``: not a text frame).
+    """A frame for the dispatcher to check and parse (``binary``: not a text frame).
 
-    ``frame`` is the outer JSON the socket thread already decoded (to read its topic), so
-    that the dispatcher does not decode it twice.
+    The socket thread posts this for what it could not read itself (binary, undecodable or
+    unknown frames: the dispatcher counts and logs them) and for chat frames passed on during
+    a refresh hand-over. A chat frame it has decoded (to read its topic) is posted as the
+    :class:`~connect_chat.parsing.Frame` itself, so nothing is decoded twice.
     """
 
     text: str
     binary: bool = False
-    frame: Frame | None = attrs.field(default=None, eq=False, repr=False)
 
 
 #: Every ``chat.ended`` event frame contains this text (its content type).
@@ -468,7 +468,7 @@ class SocketWorker:
                     ping_sent = None
             elif frame.topic == TOPIC_CHAT:
                 if not self._seen_in_overlap(text):
-                    self._post(RawFrame(text, frame=frame))
+                    self._post(frame)
                 # Decode the item only when it may be the end (the dispatcher decodes it anyway).
                 if _ENDED_MARK in text:
                     inner = chat_inner(frame)

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from connect_chat import json_decode
 from connect_chat.enums import ContentType, ItemType, MessageDirection, MessageStatus
 from connect_chat.interactive import ViewResourceContent, parse_interactive_content
 from connect_chat.models import Event, Message, Metadata, TranscriptItem
@@ -163,7 +164,7 @@ class Frame:
 def parse_frame(text: str | bytes) -> Frame | None:
     """Decode a frame's outer JSON; ``None`` if it is not a JSON object."""
     try:
-        body = json.loads(text)
+        body = json_decode.loads(text)
     except (ValueError, TypeError, RecursionError):
         return None
     if not isinstance(body, dict):
@@ -196,7 +197,7 @@ def chat_inner(frame: Frame) -> dict[str, Any] | None:
     content = frame.body.get("content")
     if isinstance(content, str):
         try:
-            content = json.loads(content)
+            content = json_decode.loads(content)
         except (ValueError, RecursionError):
             return None
     return content if isinstance(content, dict) else None

@@ -113,4 +113,4 @@ def feed_inline(dispatcher: Dispatcher, frames: list[str]) -> None:
     """Handle frames on this thread, one by one, as the dispatcher thread would."""
     handle = dispatcher._handle
     for text in frames:
-        handle(RawFrame(text))
+        handle(as_posted(text))

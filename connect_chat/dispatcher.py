@@ -415,6 +415,8 @@ class Dispatcher:
         self._own_id = own_participant_id
         self._typing = TypingIndicators[str](typing_expiry)
         self._typing_events: dict[str, Event] = {}
+        #: Ids the newest history page added before their live frame came (see _handle_live).
+        self._unheard: set[str] = set()
         #: Typing events of the participants typing now (read by other threads; replaced).
         self.typing_view: tuple[Event, ...] = ()
         self._participants: dict[str, Participant] = {}
@@ -684,6 +686,12 @@ class Dispatcher:
         ):
             self._typing_message(item)
         change = self.transcript.merge(item)
+        if self._unheard and item.id in self._unheard:
+            # connect() subscribes, then loads the newest history page: an item sent in
+            # between is in that page and on its way live. The page added it silently, so
+            # this frame is its arrival for the program (once: the id leaves the set).
+            self._unheard.discard(item.id)
+            change = self.transcript.arrived_live(item.id)
         self._deliver([change] if change is not None else [])
         if change is not None and change.added:
             self._incoming(change.item)
@@ -846,6 +854,13 @@ class Dispatcher:
                 requested_token=history.requested_token,
             )
             token_moved = self.transcript.previous_transcript_next_token != token_before
+            if (
+                history.scan_direction == ScanDirection.BACKWARD.value
+                and not history.start_position_given
+                and history.requested_token is None
+            ):
+                # The newest page: what it adds may still come as live frames.
+                self._unheard.update(c.item.id for c in changes if c.added)
             self._deliver(changes, items=False, force=token_moved)
         finally:
             if history.done is not None:

@@ -332,6 +332,21 @@ class Transcript:
         )
         return attrs.evolve(message, metadata=metadata)
 
+    def arrived_live(self, item_id: str) -> Change | None:
+        """An item a history page added has now come as a live frame too: that is its arrival.
+
+        The stored item stops being ``is_from_history``; the change is ``added`` because the
+        program hears of the item only now. ``None`` if the item is not held.
+        """
+        entry = self._by_id.get(item_id)
+        if entry is None:
+            return None
+        key, item = entry
+        if item.is_from_history:
+            item = attrs.evolve(item, is_from_history=False)
+            self._put(item, key)
+        return Change(item=item, added=True)
+
     def apply_status(self, message_id: str, status: MessageStatus | None) -> Change | None:
         """Move a message's delivery state forward (a receipt); never backwards."""
         if status is None:

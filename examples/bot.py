@@ -87,9 +87,11 @@ class Bot:
         return ContentType.PLAIN_TEXT, FALLBACK
 
     def on_message(self, item: TranscriptItem) -> None:
+        # History pages fire no on_message_received; what does fire is new: live messages and
+        # those fetched after a reconnect (``is_from_history`` set), which need answers too.
         if not isinstance(item, Message) or item.participant in ("CUSTOMER", ""):
             return
-        if item.is_from_history or item.attachment_id is not None:
+        if item.attachment_id is not None:
             return
         reply = self.reply_to(item)
         if reply is not None:

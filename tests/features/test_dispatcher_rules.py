@@ -120,3 +120,63 @@ def test_every_receipt_is_reported_with_its_recipient() -> None:
         receipts = [(n, e.participant_id) for n, e in callbacks.calls
                     if n in ("on_read_receipt", "on_delivered_receipt")]
         assert receipts == [("on_read_receipt", ME), ("on_delivered_receipt", "a")]
+
+
+def _latest_page(*items: dict[str, Any]) -> HistoryPage:
+    """The newest page of history (no token, no start position), as connect() loads it."""
+    page = parse_transcript_page({"Transcript": list(items)})
+    return HistoryPage(page=page, scan_direction="BACKWARD", start_position_given=False)
+
+
+def received(callbacks: Callbacks) -> list[tuple[str, bool]]:
+    return [(i.id, i.is_from_history) for n, i in callbacks.calls if n == "on_message_received"]
+
+
+def test_a_live_message_that_the_first_history_page_got_first_is_still_received() -> None:
+    # connect() subscribes, then loads the newest history page: a message sent in between
+    # is in that page AND on its way as a live frame. Whichever is merged first, the
+    # program hears of it once, as a live message.
+    agent_message = item(2, "MESSAGE", TEXT, pid="a", role="AGENT", content="What's your email?")
+    joined = item(1, "EVENT", ContentType.JOINED.value, pid="a", role="AGENT", name="Sam")
+    for history_first in (True, False):
+        with dispatcher() as (d, callbacks, incoming):
+            if history_first:
+                d.post(_latest_page(joined, agent_message))
+            d.post(frame(agent_message))
+            if not history_first:
+                d.post(_latest_page(joined, agent_message))
+            drain(d)
+            assert received(callbacks) == [("id-2", False)], history_first
+            assert [m.id for m in incoming] == ["id-2"]
+            assert d.stats.messages_received == 1
+            (stored,) = [i for i in d.view if isinstance(i, Message)]
+            assert not stored.is_from_history
+            # The join event came only with the history page: no live callback for it.
+            assert not [n for n, _ in callbacks.calls if n == "on_participant_joined"]
+
+
+def test_history_alone_fires_no_message_callbacks_and_a_repeated_frame_fires_once() -> None:
+    agent_message = item(2, "MESSAGE", TEXT, pid="a", role="AGENT", content="hello")
+    with dispatcher() as (d, callbacks, incoming):
+        d.post(_latest_page(agent_message))
+        drain(d)
+        assert received(callbacks) == []
+        d.post(frame(agent_message))
+        d.post(frame(agent_message))  # the same frame again (a reconnect overlap)
+        d.post(_latest_page(agent_message))  # and the same page again
+        drain(d)
+        assert received(callbacks) == [("id-2", False)]
+        assert [m.id for m in incoming] == ["id-2"]
+
+
+def test_an_older_history_page_does_not_wait_for_live_copies() -> None:
+    # Only the newest page can race with live frames; a page asked for with a token or a
+    # start position holds older items, and a live frame for one of those is a duplicate.
+    old = item(1, "MESSAGE", TEXT, pid="a", role="AGENT", content="old")
+    with dispatcher() as (d, callbacks, _incoming):
+        page = parse_transcript_page({"Transcript": [old]})
+        d.post(HistoryPage(page=page, scan_direction="BACKWARD", start_position_given=False,
+                           requested_token="token-1"))
+        d.post(frame(old))
+        drain(d)
+        assert received(callbacks) == []

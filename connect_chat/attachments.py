@@ -17,13 +17,16 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import attrs
-import requests
 
 from connect_chat.enums import ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENT_BYTES
 from connect_chat.errors import AttachmentError, InvalidInputError, UnsupportedAttachmentError
+
+if TYPE_CHECKING:
+    import requests  # imported on first use: the caller's session has loaded it by then
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -34,6 +37,7 @@ __all__ = [
     "content_type_for",
     "download_file",
     "inspect_file",
+    "new_http_session",
     "redact_url",
     "safe_destination",
     "save_download",
@@ -249,6 +253,13 @@ class _ProgressReader:
         self._fh.close()
 
 
+def new_http_session() -> requests.Session:
+    """A ``requests`` session for transfers (``requests`` is imported here, on first use)."""
+    import requests
+
+    return requests.Session()
+
+
 def _transport_error(what: str, url: str, exc: BaseException) -> AttachmentTransferError:
     # requests' messages quote the full URL (query included): keep only the type's name.
     return AttachmentTransferError(f"{what} {redact_url(url)} failed: {type(exc).__name__}")
@@ -269,6 +280,8 @@ def upload_file(
     default headers are suppressed, since only the signed ones belong on a pre-signed PUT.
     A non-2xx answer raises :class:`AttachmentTransferError` carrying the status.
     """
+    import requests
+
     included = {name.lower() for name in headers_to_include}
     # None removes a session-level header from the merged request headers.
     headers: dict[str, str | None] = {
@@ -371,6 +384,8 @@ def download_file(
     The file appears complete or not at all. A non-2xx answer, a transport error or a short
     body raises :class:`AttachmentTransferError`; the URL's query string is never reported.
     """
+    import requests
+
     destination = Path(destination)
     where = redact_url(url)
     progress = _guarded(progress)

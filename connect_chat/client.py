@@ -20,20 +20,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
-
-import botocore.loaders
-import botocore.session
-from botocore import UNSIGNED
-from botocore.config import Config
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ParamValidationError,
-    ReadTimeoutError,
-)
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from connect_chat.config import DEFAULT_REGION
 from connect_chat.errors import (
@@ -45,6 +32,13 @@ from connect_chat.errors import (
 )
 from connect_chat.models import ConnectionDetails, StartPosition
 from connect_chat.parsing import parse_expiry
+
+if TYPE_CHECKING:
+    from botocore.config import Config
+
+# botocore is imported where it is first needed (building a client): ``import connect_chat``
+# then costs a fraction of ``import botocore.session``, which a program that only reads the
+# models, or the ``connect-chat --help`` of the command line, never needs.
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +63,8 @@ def _shared_loader(session: Any) -> Any:
     (its own configuration and environment), only the read-only model data is shared; its
     search path is the ``data_path`` (``AWS_DATA_PATH``) seen by the first client.
     """
+    import botocore.loaders
+
     global _loader
     with _loader_lock:
         if _loader is None:
@@ -78,6 +74,9 @@ def _shared_loader(session: Any) -> Any:
 
 def base_botocore_config() -> Config:
     """The SDK's botocore settings (a user ``Config`` is merged over them)."""
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
     from connect_chat import __version__
 
     return Config(
@@ -87,6 +86,36 @@ def base_botocore_config() -> Config:
         read_timeout=30,
         user_agent_extra=f"connect-chat/{__version__}",
     )
+
+
+def _sdk_error(operation: str, exc: Exception) -> ConnectChatError:
+    """A botocore error (or any other a call raised) -> the SDK's typed error."""
+    from botocore import exceptions as boto
+
+    if isinstance(exc, boto.ClientError):
+        response = exc.response if isinstance(exc.response, dict) else {}
+        error = response.get("Error", {})
+        code = str(error.get("Code") or "")
+        message = str(error.get("Message") or code or "service error")
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        cls = service_error_class(code, status)
+        return cls(
+            message,
+            code=code,
+            status=status,
+            operation=operation,
+            retryable=code in _RETRYABLE_CODES or (status is not None and status >= 500),
+        )
+    if isinstance(exc, boto.ParamValidationError):
+        return InvalidInputError(f"{operation}: invalid parameters: {exc}")
+    if isinstance(exc, (boto.EndpointConnectionError, boto.ConnectTimeoutError,
+                        boto.ReadTimeoutError, boto.ConnectionClosedError)):
+        return EndpointUnreachableError(
+            f"{operation}: the Participant Service endpoint could not be reached "
+            f"({type(exc).__name__})"
+        )
+    # botocore's other transport errors
+    return EndpointUnreachableError(f"{operation}: request failed ({type(exc).__name__})")
 
 
 class AWSClient:
@@ -106,6 +135,10 @@ class AWSClient:
         *,
         disable_csm: bool = True,
     ) -> None:
+        import botocore.session
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
         self.region = region
         self.endpoint_url = endpoint_url
         config = base_botocore_config()
@@ -134,33 +167,10 @@ class AWSClient:
         """Run one botocore call and translate its errors."""
         try:
             return method(**params)
-        except ClientError as exc:
-            error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
-            code = str(error.get("Code") or "")
-            message = str(error.get("Message") or code or "service error")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            cls = service_error_class(code, status)
-            raise cls(
-                message,
-                code=code,
-                status=status,
-                operation=operation,
-                retryable=code in _RETRYABLE_CODES or (status is not None and status >= 500),
-            ) from exc
-        except ParamValidationError as exc:
-            raise InvalidInputError(f"{operation}: invalid parameters: {exc}") from exc
-        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError,
-                ConnectionClosedError) as exc:
-            raise EndpointUnreachableError(
-                f"{operation}: the Participant Service endpoint could not be reached "
-                f"({type(exc).__name__})"
-            ) from exc
         except ConnectChatError:
             raise
-        except Exception as exc:  # botocore's other transport errors
-            raise EndpointUnreachableError(
-                f"{operation}: request failed ({type(exc).__name__})"
-            ) from exc
+        except Exception as exc:
+            raise _sdk_error(operation, exc) from exc
 
     @staticmethod
     def _client_token(client_token: str | None) -> str:

@@ -486,9 +486,9 @@ class RestChat:
 
     def _session(self) -> requests.Session:
         if self._http is None:
-            import requests
+            from connect_chat.attachments import new_http_session
 
-            self._http = requests.Session()
+            self._http = new_http_session()
             self._owns_http = True
         return self._http
 

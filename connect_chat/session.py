@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import attrs
-import requests
 
 from connect_chat.attachments import (
     Progress,
     download_file,
     inspect_file,
+    new_http_session,
     safe_destination,
     upload_file,
 )
@@ -933,7 +933,7 @@ class ChatSession:
                 self._apply_local(conn,
                     LocalUpdate("attachment_started", placeholder, server_id=attachment_id)
                 )
-                with requests.Session() as http:
+                with new_http_session() as http:
                     upload_file(http, upload["Url"], upload.get("HeadersToInclude") or {}, file,
                                 progress)
                 entry.uploaded = True
@@ -1018,7 +1018,7 @@ class ChatSession:
         url = self.get_attachment_download_url(attachment_id)
         destination = safe_destination(directory, filename)
         try:
-            with requests.Session() as http:
+            with new_http_session() as http:
                 return download_file(http, url, destination, progress)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -28,3 +28,18 @@ def test_chat_details_repr_hides_the_token() -> None:
     details = connect_chat.ChatDetails(participant_token="secret-token-123", contact_id="c1")
     assert "secret-token-123" not in repr(details)
     assert "c1" in repr(details)
+
+
+def test_importing_the_package_loads_neither_botocore_nor_requests() -> None:
+    # Both are imported on first use (building a client, a transfer): `import connect_chat`
+    # stays cheap for code that only needs the models and for `connect-chat --help`.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, connect_chat, connect_chat.resume, connect_chat.interactive; "
+        "print(sorted(m for m in ('botocore', 'requests', 'aiohttp') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

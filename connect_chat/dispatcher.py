@@ -28,7 +28,14 @@ import attrs
 
 from connect_chat.enums import ContentType, ScanDirection
 from connect_chat.errors import ChatEndedError, ConnectChatError, SessionClosedError
-from connect_chat.models import Event, Message, Participant, TranscriptData, TranscriptItem
+from connect_chat.models import (
+    Event,
+    Message,
+    Metadata,
+    Participant,
+    TranscriptData,
+    TranscriptItem,
+)
 from connect_chat.parsing import (
     MAX_FRAME_CHARS,
     TOPIC_CHAT,
@@ -686,7 +693,7 @@ class Dispatcher:
         ):
             self._typing_message(item)
         change = self.transcript.merge(item)
-        if self._unheard and item.id in self._unheard:
+        if self._unheard and item.id in self._unheard and not isinstance(item, Metadata):
             # connect() subscribes, then loads the newest history page: an item sent in
             # between is in that page and on its way live. The page added it silently, so
             # this frame is its arrival for the program (once: the id leaves the set).

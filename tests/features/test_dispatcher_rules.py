@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from connect_chat.dispatcher import Call, Dispatcher, HistoryPage, Subscribers
-from connect_chat.enums import ContentType
+from connect_chat.enums import ContentType, MessageStatus
 from connect_chat.models import Message
 from connect_chat.parsing import TranscriptPage, parse_transcript_page
 from connect_chat.transcript import Transcript
@@ -180,3 +180,22 @@ def test_an_older_history_page_does_not_wait_for_live_copies() -> None:
         d.post(frame(old))
         drain(d)
         assert received(callbacks) == []
+
+
+def test_a_receipt_for_a_history_message_does_not_make_it_new() -> None:
+    # A MESSAGEMETADATA item carries the id of the message it is about: the customer's
+    # read receipt for an old message must not announce that message as just arrived.
+    old = item(2, "MESSAGE", TEXT, pid="a", role="AGENT", content="from before")
+    receipt = {"AbsoluteTime": "2026-01-01T00:00:09.000Z", "Id": "meta-9",
+               "ContentType": ContentType.META_DATA.value, "Type": "MESSAGEMETADATA",
+               "MessageMetadata": {"MessageId": "id-2", "Receipts": [
+                   {"ReadTimestamp": "2026-01-01T00:00:09.000Z", "RecipientParticipantId": ME}]}}
+    with dispatcher() as (d, callbacks, incoming):
+        d.post(_latest_page(old))
+        d.post(frame(receipt))
+        drain(d)
+        assert incoming == []
+        assert d.stats.messages_received == 0
+        # The status change itself is reported, as for any message (with the new status).
+        changes = [i for n, i in callbacks.calls if n == "on_message_received"]
+        assert [(m.id, m.status) for m in changes] == [("id-2", MessageStatus.READ)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +27,21 @@ class CallRecord:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
 
 
-class CallLog:
-    """A thread-safe append-only list of :class:`CallRecord`."""
+#: How many records a log keeps by default; older ones are dropped first.
+DEFAULT_MAX_RECORDS = 10_000
 
-    def __init__(self) -> None:
+
+class CallLog:
+    """A thread-safe log of the last ``max_records`` :class:`CallRecord`, oldest dropped first.
+
+    Bounded so that a long-running standalone emulator does not grow without limit.
+    """
+
+    def __init__(self, max_records: int = DEFAULT_MAX_RECORDS) -> None:
+        if max_records < 1:
+            raise ValueError("max_records must be >= 1")
         self._lock = threading.Lock()
-        self._records: list[CallRecord] = []
+        self._records: deque[CallRecord] = deque(maxlen=max_records)
 
     def append(self, record: CallRecord) -> None:
         with self._lock:

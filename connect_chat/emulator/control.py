@@ -16,9 +16,9 @@ from aiohttp import web
 
 from connect_chat.emulator import items as it
 from connect_chat.emulator import operations as ops
-from connect_chat.emulator.calls import CallLog
+from connect_chat.emulator.calls import CallLog, CallRecord
 from connect_chat.emulator.errors import ApiError
-from connect_chat.emulator.faults import Faults
+from connect_chat.emulator.faults import DEFAULT_REORDER_HOLD, Faults
 from connect_chat.emulator.state import Attachment, Participant, State, new_token
 from connect_chat.enums import ContentType
 
@@ -36,8 +36,9 @@ class SentView:
 class Control:
     """Control operations on the state; raise ``ValueError``/``KeyError`` on misuse."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, calls: CallLog) -> None:
         self.state = state
+        self.calls = calls
 
     def start_chat(
         self,
@@ -65,9 +66,28 @@ class Control:
                 else dict(persistent_chat)
             )
         try:
-            return ops.start_chat_contact(self.state, body, relaxed=True)
+            answer = ops.start_chat_contact(self.state, body, relaxed=True)
         except ApiError as err:
+            self._record_start(body, None, err.status, err.code)
             raise ValueError(f"{err.code}: {err.message}") from None
+        self._record_start(body, answer["ContactId"], 200, None)
+        return answer
+
+    def _record_start(
+        self, body: dict[str, Any], contact_id: str | None, status: int, code: str | None
+    ) -> None:
+        """Log a control-API start like a StartChatContact request (no headers, no attempt)."""
+        self.calls.append(
+            CallRecord(
+                operation="StartChatContact",
+                contact_id=contact_id,
+                participant_id=None,
+                body=body,
+                status=status,
+                client_token=None,
+                error_code=code,
+            )
+        )
 
     def end_chat(self, contact_id: str) -> None:
         self.state.contact(contact_id)
@@ -414,6 +434,48 @@ class ControlRoutes:
                 seed=body.get("Seed"),
                 contact_id=contact_id,
             )
+        elif name == "latency":
+            self.faults.latency(
+                seconds=float(_required(body, "Seconds")),
+                operations=body.get("Operations"),
+                count=_optional_int(body, "Count"),
+                contact_id=contact_id,
+            )
+        elif name == "ping_errors":
+            self.faults.ping_errors(
+                status=int(body.get("Status", 500)),
+                content=str(body.get("Content", "Internal Server Error")),
+                count=_optional_int(body, "Count"),
+                contact_id=contact_id,
+            )
+        elif name == "refuse_upgrades":
+            self.faults.refuse_upgrades(
+                count=_optional_int(body, "Count"),
+                status=int(body.get("Status", 403)),
+                contact_id=contact_id,
+            )
+        elif name == "duplicate_chat_frames":
+            self.faults.duplicate_chat_frames(
+                count=_optional_int(body, "Count"), contact_id=contact_id
+            )
+        elif name == "reorder_chat_frames":
+            self.faults.reorder_chat_frames(
+                count=_optional_int(body, "Count", 1),
+                contact_id=contact_id,
+                hold=float(body.get("Hold", DEFAULT_REORDER_HOLD)),
+            )
+        elif name == "delay_echo":
+            self.faults.delay_echo(
+                float(_required(body, "Seconds")),
+                count=_optional_int(body, "Count"),
+                contact_id=contact_id,
+            )
+        elif name == "delay_response_after_echo":
+            self.faults.delay_response_after_echo(
+                float(_required(body, "Seconds")),
+                count=_optional_int(body, "Count"),
+                contact_id=contact_id,
+            )
         elif name == "clear":
             self.faults.clear()
         else:
@@ -429,6 +491,18 @@ class ControlRoutes:
     def clear_calls(self, _cid: str | None, _b: dict[str, Any], _r: web.Request) -> dict[str, Any]:
         self.calls.clear()
         return {}
+
+
+def _optional_int(body: dict[str, Any], name: str, default: int | None = None) -> int | None:
+    """``body[name]`` as an int; absent (or ``null``, for ``Count``: no limit) -> ``default``."""
+    if name not in body:
+        return default
+    value = body[name]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be an integer")
+    return int(value)
 
 
 def _required(body: dict[str, Any], name: str) -> Any:

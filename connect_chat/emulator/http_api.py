@@ -1,8 +1,9 @@
 """The REST surface: ACPS and Connect routes at their real paths, plus the attachment URLs.
 
 Every request is parsed leniently (any Content-Type, any or no ``Authorization``, header names
-in any case), run through the fault switches, answered with the service's success or error
-shape, and logged as a :class:`CallRecord`.
+in any case), run through the fault switches (latency, injected errors, the SendMessage
+response delay), answered with the service's success or error shape, and logged as a
+:class:`CallRecord`.
 """
 
 from __future__ import annotations
@@ -75,8 +76,7 @@ def _attempt(request: web.Request) -> int | None:
     return None
 
 
-async def _read_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
+def _parse_body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
@@ -135,6 +135,14 @@ class RestApi:
             )
         )
 
+    async def _latency(
+        self, operation: str, contact_id: str | None, *, explicit_only: bool = False
+    ) -> None:
+        """Wait as a ``latency`` fault says (without blocking other requests)."""
+        delay = self.faults.injected_latency(operation, contact_id, explicit_only=explicit_only)
+        if delay > 0:
+            await self.faults.hold(delay)
+
     def _fault(self, operation: str, contact_id: str | None) -> ApiError | None:
         injected = self.faults.injected_error(operation, contact_id)
         if injected is None:
@@ -150,10 +158,13 @@ class RestApi:
         token: str | None,
     ) -> web.Response:
         participant = self.state.identify(token)
+        contact_id = participant.contact_id if participant else None
         body: dict[str, Any] = {}
+        raw = await request.read()  # the whole request is in before any latency
+        await self._latency(operation, contact_id)
         try:
-            body = await _read_body(request)
-            fault = self._fault(operation, participant.contact_id if participant else None)
+            body = _parse_body(raw)
+            fault = self._fault(operation, contact_id)
             if fault is not None:
                 raise fault
             answer = action(body, participant)
@@ -161,6 +172,11 @@ class RestApi:
             self._record(request, operation, participant, body, err.status, err.code)
             logger.debug("%s -> %s %s", operation, err.status, err.code)
             return _json_response(err.status, err.body(), err.code)
+        if operation == "SendMessage":
+            # The echo is already queued on the sockets: holding the answer lets it go first.
+            delay = self.faults.injected_response_delay(contact_id)
+            if delay > 0:
+                await self.faults.hold(delay)
         self._record(request, operation, participant, body, 200, None)
         return _json_response(200, answer)
 
@@ -207,8 +223,10 @@ class RestApi:
     async def start_chat_contact(self, request: web.Request) -> web.Response:
         body: dict[str, Any] = {}
         operation = "StartChatContact"
+        raw = await request.read()
+        await self._latency(operation, None)
         try:
-            body = await _read_body(request)
+            body = _parse_body(raw)
             fault = self._fault(operation, None)
             if fault is not None:
                 raise fault
@@ -241,6 +259,9 @@ class RestApi:
             contact = self.state.contacts.get(attachment.contact_id)
             participant = contact.participants.get(attachment.participant_id) if contact else None
         body = {"Size": len(data)}
+        await self._latency(
+            "UploadAttachment", participant.contact_id if participant else None, explicit_only=True
+        )
 
         def fail(status: int, code: str, message: str) -> web.Response:
             self._record(request, "UploadAttachment", participant, body, status, code)
@@ -281,6 +302,11 @@ class RestApi:
             contact = self.state.contacts.get(attachment.contact_id)
             participant = contact.participants.get(attachment.participant_id) if contact else None
         signature = request.query.get("X-Amz-Signature", "")
+        await self._latency(
+            "DownloadAttachment",
+            participant.contact_id if participant else None,
+            explicit_only=True,
+        )
 
         def fail(status: int, code: str, message: str) -> web.Response:
             self._record(request, "DownloadAttachment", participant, {}, status, code)

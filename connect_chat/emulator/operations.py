@@ -198,7 +198,8 @@ def send_message(state: State, participant: Participant, body: dict[str, Any]) -
     limit = MESSAGE_CONTENT_LIMITS.get(content_type, MAX_CONTENT_LENGTH)
     if len(content) > limit:
         raise validation(f"Content of type {content_type} must be at most {limit} characters")
-    item = state.post_message(contact, participant, content_type, content)
+    echo_delay = state.faults.injected_echo_delay(contact.contact_id)
+    item = state.post_message(contact, participant, content_type, content, echo_delay=echo_delay)
     return _answer_time(item)
 
 

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from connect_chat.emulator.agent import AgentHandle
-from connect_chat.emulator.calls import CallLog, CallRecord
+from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS, CallLog, CallRecord
 from connect_chat.emulator.control import Control, ControlRoutes
-from connect_chat.emulator.faults import Faults
+from connect_chat.emulator.faults import Faults, valid_close_code
 from connect_chat.emulator.http_api import RestApi
 from connect_chat.emulator.settings import ALL_MESSAGE_TYPES, Settings
 from connect_chat.emulator.state import State
@@ -67,6 +67,9 @@ class Emulator:
 
     ``agent="echo"``: an agent joins every chat and answers each customer message with the
     same text. Timings are in seconds except ``chat_duration_minutes``.
+    ``max_socket_lifetime``: the server closes each chat WebSocket with
+    ``socket_lifetime_close_code`` once it has been open that long. ``max_call_records``
+    bounds the request log (oldest records dropped first).
     """
 
     def __init__(
@@ -90,6 +93,9 @@ class Emulator:
         attachment_scan: str | None = None,
         attachment_scan_delay: float = 0.1,
         max_attachments_per_contact: int | None = None,
+        max_socket_lifetime: float | None = None,
+        socket_lifetime_close_code: int = 1001,
+        max_call_records: int = DEFAULT_MAX_RECORDS,
     ) -> None:
         if agent not in (None, "echo"):
             raise ValueError("agent must be None or 'echo'")
@@ -108,6 +114,12 @@ class Emulator:
         ):
             if value <= 0:
                 raise ValueError(f"{name} must be positive")
+        if max_socket_lifetime is not None and max_socket_lifetime <= 0:
+            raise ValueError("max_socket_lifetime must be positive (or None)")
+        if not valid_close_code(socket_lifetime_close_code):
+            raise ValueError("socket_lifetime_close_code must be a valid WebSocket close code")
+        if max_call_records < 1:
+            raise ValueError("max_call_records must be >= 1")
         self.host = host
         self._requested_port = port
         self.settings = Settings(
@@ -130,9 +142,14 @@ class Emulator:
             attachment_scan=attachment_scan,
             attachment_scan_delay=attachment_scan_delay,
             max_attachments_per_contact=max_attachments_per_contact,
+            max_socket_lifetime=max_socket_lifetime,
+            socket_lifetime_close_code=socket_lifetime_close_code,
+            max_call_records=max_call_records,
         )
-        self._calls = CallLog()
-        self.faults = Faults(self._drop_sockets, self._expire_tokens, self._close_sockets)
+        self._calls = CallLog(max_call_records)
+        self.faults = Faults(
+            self._drop_sockets, self._expire_tokens, self._close_sockets, self._release_delayed
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._state: State | None = None
@@ -214,9 +231,9 @@ class Emulator:
 
     async def _startup(self) -> None:
         loop = asyncio.get_running_loop()
-        state = State(self.settings, loop)
+        state = State(self.settings, loop, self.faults)
         self._state = state
-        self._control = Control(state)
+        self._control = Control(state, self._calls)
         self._sockets = SocketServer(state, self.faults)
         app = web.Application(
             middlewares=[_cors], client_max_size=self.settings.max_attachment_bytes + 1024 * 1024
@@ -240,6 +257,7 @@ class Emulator:
         state.ws_base = f"ws://{http_host}"
 
     async def _shutdown(self) -> None:
+        self.faults.wake_held_calls()  # REST calls held by latency are answered, not cut off
         if self._state is not None:
             self._state.shutdown()
         if self._sockets is not None:
@@ -297,6 +315,10 @@ class Emulator:
     def _expire_tokens(self, contact_id: str | None) -> int:
         return self._on_loop(lambda: self._require_state().expire_connection_tokens(contact_id))
 
+    def _release_delayed(self) -> None:
+        if self._loop is not None and self._state is not None:
+            self._on_loop(self._state.release_delayed)
+
     def _require_state(self) -> State:
         if self._state is None:
             raise RuntimeError("the emulator is not running")
@@ -313,7 +335,8 @@ class Emulator:
         persistent_chat: str | dict[str, str] | None = None,
     ) -> ChatDetails:
         """A new chat, as StartChatContact creates it; ``persistent_chat`` = a source contact id
-        (ENTIRE_PAST_SESSION) or a ``PersistentChat`` dict. Any positive duration is allowed."""
+        (ENTIRE_PAST_SESSION) or a ``PersistentChat`` dict. Any positive duration is allowed.
+        Recorded in :meth:`calls` as a ``StartChatContact`` call."""
         answer = self._run(
             lambda c: c.start_chat(
                 display_name,
@@ -398,7 +421,9 @@ class Emulator:
     def calls(
         self, operation: str | None = None, contact_id: str | None = None
     ) -> list[CallRecord]:
-        """Every REST request answered so far (optionally one operation / one contact)."""
+        """The REST requests answered so far (optionally one operation / one contact), oldest
+        first; the last ``max_call_records`` only. Chats started through the control API are
+        recorded as ``StartChatContact`` calls with no headers and no attempt number."""
         return self._calls.select(operation, contact_id)
 
     def clear_calls(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS
 from connect_chat.enums import ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, ContentType
 
 #: Every content type a customer may send (StartChatContact ``SupportedMessagingContentTypes``).
@@ -39,3 +40,8 @@ class Settings:
     attachment_scan: str | None = None
     attachment_scan_delay: float = 0.1
     max_attachments_per_contact: int | None = None
+    #: The server closes each chat WebSocket this long after it opened (None: never).
+    max_socket_lifetime: float | None = None
+    socket_lifetime_close_code: int = 1001
+    #: The request log keeps this many records, dropping the oldest first.
+    max_call_records: int = DEFAULT_MAX_RECORDS

@@ -8,6 +8,7 @@ import sys
 import threading
 from types import FrameType
 
+from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS
 from connect_chat.emulator.server import Emulator
 
 
@@ -38,7 +39,43 @@ def build_parser(prog: str = "python -m connect_chat.emulator") -> argparse.Argu
         default=None,
         help="seconds before the idle customer is disconnected",
     )
+    parser.add_argument(
+        "--max-socket-lifetime",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="close each chat WebSocket once it has been open this long (default: never)",
+    )
+    parser.add_argument(
+        "--socket-lifetime-close-code",
+        type=int,
+        default=1001,
+        metavar="CODE",
+        help="close code sent when a socket reaches its lifetime (default 1001)",
+    )
+    parser.add_argument(
+        "--max-call-records",
+        type=int,
+        default=DEFAULT_MAX_RECORDS,
+        metavar="N",
+        help=f"request log size; oldest records dropped first (default {DEFAULT_MAX_RECORDS})",
+    )
     return parser
+
+
+def emulator_from_args(args: argparse.Namespace) -> Emulator:
+    """The (not yet started) emulator the parsed command line describes."""
+    return Emulator(
+        agent=args.agent,
+        host=args.host,
+        port=args.port,
+        allow_non_loopback=args.allow_non_loopback,
+        idle_timeout=args.idle_timeout,
+        auto_disconnect_timeout=args.auto_disconnect_timeout,
+        max_socket_lifetime=args.max_socket_lifetime,
+        socket_lifetime_close_code=args.socket_lifetime_close_code,
+        max_call_records=args.max_call_records,
+    )
 
 
 def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
@@ -49,14 +86,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     parser = build_parser(prog) if prog else build_parser()
     args = parser.parse_args(argv)
     try:
-        emulator = Emulator(
-            agent=args.agent,
-            host=args.host,
-            port=args.port,
-            allow_non_loopback=args.allow_non_loopback,
-            idle_timeout=args.idle_timeout,
-            auto_disconnect_timeout=args.auto_disconnect_timeout,
-        )
+        emulator = emulator_from_args(args)
         emulator.start()
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -8,6 +8,7 @@ the Python control API, which hops onto the loop), so no locks are needed. Opera
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import secrets
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 from connect_chat.emulator import items as it
 from connect_chat.emulator.errors import access_denied, validation
+from connect_chat.emulator.faults import Faults
 from connect_chat.emulator.settings import Settings
 from connect_chat.emulator.transcript import Entry
 from connect_chat.enums import ContentType
@@ -92,6 +94,16 @@ class Attachment:
 
 
 @dataclass(eq=False)
+class HeldFrame:
+    """An ``aws/chat`` frame held back by ``reorder_chat_frames`` until the next one is sent."""
+
+    frame: str
+    copies: int
+    exclude: str | None
+    timer: asyncio.TimerHandle
+
+
+@dataclass(eq=False)
 class Contact:
     contact_id: str
     initial_contact_id: str
@@ -114,6 +126,7 @@ class Contact:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     auth_sessions: set[str] = field(default_factory=set)
     attachment_count: int = 0
+    held: HeldFrame | None = None
 
 
 def new_token(prefix: str, size: int = 48) -> str:
@@ -123,9 +136,10 @@ def new_token(prefix: str, size: int = 48) -> str:
 class State:
     """All contacts of one emulator and the operations on them (loop thread only)."""
 
-    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop, faults: Faults) -> None:
         self.settings = settings
         self.loop = loop
+        self.faults = faults
         self.http_base = "http://127.0.0.1"
         self.ws_base = "ws://127.0.0.1"
         self.contacts: dict[str, Contact] = {}
@@ -135,6 +149,11 @@ class State:
         self.attachments: dict[str, Attachment] = {}
         self.replays: dict[tuple[str, str, str], tuple[str, float, dict[str, Any]]] = {}
         self.frames_sent: dict[str, int] = {}
+        #: Pushes postponed by ``delay_echo``: key -> (timer, contact id, item, exclude).
+        self.delayed_pushes: dict[
+            int, tuple[asyncio.TimerHandle, str, dict[str, Any], str | None]
+        ] = {}
+        self._push_keys = itertools.count()
 
     # --- lookups -----------------------------------------------------------------------------
     def contact(self, contact_id: str) -> Contact:
@@ -293,6 +312,7 @@ class State:
         contact = self.contacts.get(contact_id)
         if contact is None:
             return
+        self.flush_held(contact_id)
         for sock in list(contact.sockets):
             sock.close(1000)
 
@@ -394,8 +414,10 @@ class State:
         *,
         store: bool | None = None,
         exclude: str | None = None,
+        push_delay: float = 0.0,
     ) -> dict[str, Any]:
-        """Store the item (if the service keeps its kind) and push it to subscribed sockets."""
+        """Store the item (if the service keeps its kind) and push it to subscribed sockets
+        (``push_delay`` seconds later when positive)."""
         if store is None:
             store = item["Type"] in ("MESSAGE", "ATTACHMENT") or (
                 item["Type"] == "EVENT" and item["ContentType"] in STORED_EVENTS
@@ -404,18 +426,73 @@ class State:
             contact.items.append(item)
             contact.entries.append(Entry(it.parse_instant(item["AbsoluteTime"]), item["Id"]))
             contact.by_id[item["Id"]] = item
-        self.push(contact, item, exclude=exclude)
+        if push_delay > 0:
+            key = next(self._push_keys)
+            timer = self.loop.call_later(push_delay, self._push_later, key)
+            self.delayed_pushes[key] = (timer, contact.contact_id, item, exclude)
+        else:
+            self.push(contact, item, exclude=exclude)
         return item
 
-    def push(self, contact: Contact, item: dict[str, Any], *, exclude: str | None = None) -> None:
-        if not contact.sockets:
+    def _push_later(self, key: int) -> None:
+        entry = self.delayed_pushes.pop(key, None)
+        if entry is None:
             return
+        timer, contact_id, item, exclude = entry
+        timer.cancel()
+        contact = self.contacts.get(contact_id)
+        if contact is not None:
+            self.push(contact, item, exclude=exclude)
+
+    def release_delayed(self) -> None:
+        """Send now what faults hold back: delayed echoes (in order), then held frames."""
+        for key in list(self.delayed_pushes):
+            self._push_later(key)
+        for contact in self.contacts.values():
+            if contact.held is not None:
+                self.flush_held(contact.contact_id)
+
+    def push(self, contact: Contact, item: dict[str, Any], *, exclude: str | None = None) -> None:
+        """Send the item as an ``aws/chat`` frame to every subscribed socket but ``exclude``'s.
+
+        The frame faults act here: ``duplicate_chat_frames`` sends it twice, and
+        ``reorder_chat_frames`` holds a frame until the next one has gone out.
+        """
+        if not any(s.subscribed and s.participant_id != exclude for s in contact.sockets):
+            return
+        cid = contact.contact_id
         frame = it.chat_frame(item)
+        copies = 2 if self.faults.take_duplicate(cid) else 1
+        held = contact.held
+        if held is not None:  # the second frame of a swapped pair goes out first
+            contact.held = None
+            held.timer.cancel()
+            self._deliver(contact, frame, copies, exclude)
+            self._deliver(contact, held.frame, held.copies, held.exclude)
+            return
+        hold = self.faults.take_reorder(cid)
+        if hold is not None:
+            timer = self.loop.call_later(hold, self.flush_held, cid)
+            contact.held = HeldFrame(frame, copies, exclude, timer)
+            return
+        self._deliver(contact, frame, copies, exclude)
+
+    def flush_held(self, contact_id: str) -> None:
+        """Send the frame ``reorder_chat_frames`` holds for the contact, if any."""
+        contact = self.contacts.get(contact_id)
+        if contact is None or contact.held is None:
+            return
+        held, contact.held = contact.held, None
+        held.timer.cancel()
+        self._deliver(contact, held.frame, held.copies, held.exclude)
+
+    def _deliver(self, contact: Contact, frame: str, copies: int, exclude: str | None) -> None:
         for sock in list(contact.sockets):
             if sock.subscribed and sock.participant_id != exclude:
-                sock.deliver(frame)
+                for _ in range(copies):
+                    sock.deliver(frame)
                 self.frames_sent[contact.contact_id] = (
-                    self.frames_sent.get(contact.contact_id, 0) + 1
+                    self.frames_sent.get(contact.contact_id, 0) + copies
                 )
 
     def on_subscribed(self, sock: Subscriber) -> None:
@@ -450,11 +527,20 @@ class State:
             )
 
     def post_message(
-        self, contact: Contact, who: Participant, content_type: str, content: str
+        self,
+        contact: Contact,
+        who: Participant,
+        content_type: str,
+        content: str,
+        *,
+        echo_delay: float = 0.0,
     ) -> dict[str, Any]:
+        """Store and push a MESSAGE (its frame ``echo_delay`` seconds later when positive)."""
         if who.role == "CUSTOMER":
             self.customer_activity(contact)  # participant.returned comes before the message
-        item = self.publish(contact, self._message(contact, who, content_type, content))
+        item = self.publish(
+            contact, self._message(contact, who, content_type, content), push_delay=echo_delay
+        )
         if who.role == "CUSTOMER" and self.settings.agent == "echo":
             self.loop.call_soon(self._echo, contact.contact_id, content_type, content)
         return item
@@ -633,6 +719,7 @@ class State:
     def close_sockets(self, code: int, contact_id: str | None) -> int:
         count = 0
         for contact in self._selected(contact_id):
+            self.flush_held(contact.contact_id)
             for sock in list(contact.sockets):
                 sock.close(code)
                 count += 1
@@ -682,6 +769,7 @@ class State:
             self.push(contact, item)
 
     def shutdown(self) -> None:
+        self.release_delayed()
         for contact in self.contacts.values():
             for handle in (contact.idle_handle, contact.end_handle):
                 if handle is not None:

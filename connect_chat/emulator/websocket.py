@@ -1,5 +1,8 @@
 """The chat WebSocket: subscribe, heartbeat, deep heartbeat (ping) and ``aws/chat`` delivery.
 
+Also where the socket faults act (refused upgrades, ping errors, silence) and where a socket
+is closed once it reaches ``max_socket_lifetime``.
+
 One :class:`ChatSocket` per open connection. Frames for the client go through a queue drained
 by one writer task, so items reach each socket in publication order.
 """
@@ -85,6 +88,11 @@ class SocketServer:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         ticket = self.state.ws_tickets.get(request.query.get("token", ""))
+        refusal = self.faults.injected_upgrade_refusal(
+            ticket.participant.contact_id if ticket is not None else None
+        )
+        if refusal is not None:
+            return web.Response(status=refusal, text="Injected fault: upgrade refused")
         if ticket is None or time.time() >= ticket.expires_at:
             return web.Response(status=403, text="Forbidden")
         participant = ticket.participant
@@ -96,7 +104,14 @@ class SocketServer:
         sock = ChatSocket(ws, request, contact.contact_id, participant.participant_id)
         self.sockets.add(sock)
         self.state.add_socket(sock)
-        writer = asyncio.get_running_loop().create_task(sock.write_loop())
+        loop = asyncio.get_running_loop()
+        writer = loop.create_task(sock.write_loop())
+        lifetime = self.state.settings.max_socket_lifetime
+        expiry = (
+            loop.call_later(lifetime, sock.close, self.state.settings.socket_lifetime_close_code)
+            if lifetime is not None
+            else None
+        )
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -104,6 +119,8 @@ class SocketServer:
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
+            if expiry is not None:
+                expiry.cancel()
             self.state.remove_socket(sock)
             self.sockets.discard(sock)
             writer.cancel()
@@ -157,7 +174,16 @@ class SocketServer:
                 sock.deliver(_HEARTBEAT)
         elif topic == "aws/ping":
             if not self.faults.heartbeats_silenced(sock.contact_id):
-                sock.deliver(_PING_OK)
+                failure = self.faults.injected_ping_error(sock.contact_id)
+                if failure is None:
+                    sock.deliver(_PING_OK)
+                else:
+                    status, content = failure
+                    sock.deliver(
+                        json.dumps(
+                            {"topic": "aws/ping", "statusCode": status, "statusContent": content}
+                        )
+                    )
         else:
             logger.debug("ignoring client frame with topic %r", topic)
 

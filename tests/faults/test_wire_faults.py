@@ -1,0 +1,202 @@
+"""The session under the emulator's wire faults: duplicated and swapped frames, failed deep
+heartbeats, refused upgrades, sockets closed at their lifetime, slow REST calls, and both
+orders of a SendMessage answer and its echo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.config import Config
+
+from connect_chat import ChatSession, GlobalConfig, Message, MessageReceipts, MessageStatus
+from connect_chat.config import Features
+from connect_chat.emulator import Emulator
+from connect_chat.errors import WebSocketError
+from tests.conftest import Recorder, fast, wait_until
+from tests.faults.support import messages, outbox_config, received_ids, sends_by_token
+
+
+def _quiet(config: GlobalConfig, **changes: Any) -> GlobalConfig:
+    """No receipts, so each agent message reaches on_message_received exactly once."""
+    return fast(config, features=Features(
+        message_receipts=MessageReceipts(should_send_message_receipts=False)), **changes)
+
+
+@pytest.fixture
+def chat(emu: Any, config: GlobalConfig) -> Iterator[tuple[ChatSession, Recorder, str, Any]]:
+    """A connected session (receipts off) with an agent in the chat."""
+    session = ChatSession(_quiet(config))
+    recorder = Recorder(session)
+    try:
+        details = emu.start_chat()
+        cid = details.contact_id
+        assert cid is not None
+        agent = emu.agent(cid)
+        agent.join()
+        session.connect(details)
+        yield session, recorder, cid, agent
+    finally:
+        session.reset()
+
+
+def agent_ids(session: ChatSession) -> list[str]:
+    return [i.id for i in session.transcript
+            if isinstance(i, Message) and i.participant == "AGENT"]
+
+
+def test_duplicated_frames_reach_the_program_once(
+        emu: Any, chat: tuple[ChatSession, Recorder, str, Any]) -> None:
+    session, recorder, cid, agent = chat
+    emu.faults.duplicate_chat_frames(contact_id=cid)  # every frame twice, until cleared
+    sent = [agent.send_message(f"twice {n}") for n in range(20)]
+    wait_until(lambda: received_ids(recorder)[-1:] == sent[-1:], timeout=10)
+    assert received_ids(recorder) == sent
+    assert agent_ids(session) == sent
+    emu.faults.clear()
+
+
+def test_swapped_frames_are_received_once_and_shown_in_time_order(
+        emu: Any, chat: tuple[ChatSession, Recorder, str, Any]) -> None:
+    session, recorder, cid, agent = chat
+    emu.faults.reorder_chat_frames(count=5, contact_id=cid)
+    sent = [agent.send_message(f"swapped {n}") for n in range(10)]
+    wait_until(lambda: len(received_ids(recorder)) == len(sent), timeout=10)
+    got = received_ids(recorder)
+    assert sorted(got) == sorted(sent) and len(set(got)) == len(sent)
+    assert got != sent  # the frames really came swapped...
+    assert agent_ids(session) == sent  # ...and the transcript is in time order
+
+
+def test_failed_deep_heartbeats_are_reported_and_the_chat_goes_on(
+        emu: Any, config: GlobalConfig) -> None:
+    session = ChatSession(_quiet(config, heartbeat_interval=0.2))
+    recorder = Recorder(session)
+    try:
+        details = emu.start_chat()
+        cid = details.contact_id
+        assert cid is not None
+        agent = emu.agent(cid)
+        session.connect(details)
+        emu.faults.ping_errors(status=500, count=2, contact_id=cid)
+        recorder.wait("on_deep_heartbeat_failure", count=2, timeout=10)
+        sent = agent.send_message("still here")
+        session.wait_for(lambda i: i.id == sent, timeout=5)
+        # An error answer is not a dead socket: heartbeats are answered, nothing reconnects.
+        assert recorder.count("on_connection_broken") == 0
+        assert len(emu.calls("CreateParticipantConnection", cid)) == 1
+        assert session.is_chat_session_active()
+    finally:
+        session.reset()
+
+
+def test_refused_upgrades_while_reconnecting_are_retried_and_nothing_is_lost(
+        emu: Any, chat: tuple[ChatSession, Recorder, str, Any]) -> None:
+    session, recorder, cid, agent = chat
+    emu.faults.refuse_upgrades(count=3, status=503, contact_id=cid)
+    assert emu.faults.drop_websockets(cid) == 1
+    recorder.wait("on_connection_broken", timeout=10)
+    sent = [agent.send_message("while the upgrades are refused")]
+    recorder.wait("on_connection_reestablished", timeout=20)
+    sent.append(agent.send_message("after"))
+    wait_until(lambda: received_ids(recorder)[-1:] == sent[-1:], timeout=10)
+    assert received_ids(recorder) == sent
+    assert recorder.count("on_connection_broken") == 1
+    assert recorder.count("on_connection_reestablished") == 1
+    # Each refused attempt asked for a fresh URL (the refused one may be stale).
+    assert len(emu.calls("CreateParticipantConnection", cid)) >= 1 + 4
+    assert session.is_chat_session_active()
+
+
+def test_a_refused_first_upgrade_fails_connect_with_a_typed_error_and_a_retry_works(
+        emu: Any, config: GlobalConfig) -> None:
+    details = emu.start_chat()
+    emu.faults.refuse_upgrades(count=1, status=503, contact_id=details.contact_id)
+    session = ChatSession(_quiet(config))
+    try:
+        with pytest.raises(WebSocketError, match="HTTP 503"):
+            session.connect(details)
+        assert not session.is_chat_session_active()
+        session.connect(details)
+        assert session.is_chat_session_active()
+    finally:
+        session.reset()
+
+
+def test_sockets_closed_at_their_lifetime_are_replaced_and_nothing_is_lost(
+        config: GlobalConfig) -> None:
+    with Emulator(max_socket_lifetime=1.0) as emulator:
+        session = ChatSession(_quiet(config, endpoint_url=emulator.endpoint_url))
+        recorder = Recorder(session)
+        try:
+            details = emulator.start_chat()
+            cid = details.contact_id
+            assert cid is not None
+            agent = emulator.agent(cid)
+            session.connect(details)
+            sent = [agent.send_message("first")]
+            for n in range(3):  # three lifetimes: each socket is closed by the server
+                recorder.wait("on_connection_reestablished", count=n + 1, timeout=15)
+                sent.append(agent.send_message(f"after socket {n + 2} opened"))
+            wait_until(lambda: received_ids(recorder)[-1:] == sent[-1:], timeout=10)
+            assert received_ids(recorder) == sent
+            assert agent_ids(session) == sent
+            assert session.is_chat_session_active()
+        finally:
+            session.reset()
+
+
+@pytest.mark.parametrize("order", ["echo after the answer", "echo before the answer"])
+def test_either_order_of_answer_and_echo_shows_one_sent_message(
+        emu: Any, chat: tuple[ChatSession, Recorder, str, Any], order: str) -> None:
+    session, recorder, cid, _ = chat
+    if order == "echo after the answer":
+        emu.faults.delay_echo(0.3, count=1, contact_id=cid)
+    else:
+        emu.faults.delay_response_after_echo(0.3, count=1, contact_id=cid)
+    session.send_message("text/plain", "one and only")
+    (shown,) = messages(session.transcript, "one and only")
+    assert shown.status is MessageStatus.SENT
+    server_id = shown.id
+
+    def echo_merged() -> bool:
+        # The echo adds what only the service knows (the sender's participant id).
+        return any(isinstance(item, Message) and item.id == server_id and item.participant_id
+                   for (item,) in recorder.args("on_message_received"))
+
+    wait_until(echo_merged, timeout=10, what="the echo")
+    (shown,) = messages(session.transcript, "one and only")
+    assert (shown.id, shown.status) == (server_id, MessageStatus.SENT)
+    delivered = [item.id for (item,) in recorder.args("on_message_received")
+                 if isinstance(item, Message) and item.text == "one and only"]
+    # The placeholder first, then only ever the server's item: never a second message.
+    assert delivered[0] != server_id
+    assert set(delivered[1:]) == {server_id}
+
+
+def test_a_send_slower_than_the_read_timeout_is_retried_with_its_token_and_stored_once(
+        emu: Any, config: GlobalConfig) -> None:
+    session = ChatSession(outbox_config(
+        _quiet(config),
+        botocore_config=Config(read_timeout=0.5,
+                               retries={"mode": "standard", "total_max_attempts": 1}),
+    ))
+    try:
+        details = emu.start_chat()
+        cid = details.contact_id
+        assert cid is not None
+        session.connect(details)
+        emu.faults.latency(2.0, operations=["SendMessage"], count=1, contact_id=cid)
+        session.send_message("text/plain", "slow but once")
+        (shown,) = messages(session.transcript, "slow but once")
+        assert shown.status is MessageStatus.SENT
+        tokens = sends_by_token(emu, cid)
+        assert len(tokens) == 1  # every attempt with the same ClientToken
+        # The delayed first attempt is processed late, after the retry: still one message.
+        wait_until(lambda: emu.faults.held_calls() == 0, timeout=10)
+        stored = [i for i in emu.transcript(cid)
+                  if i.get("Type") == "MESSAGE" and i.get("Content") == "slow but once"]
+        assert len(stored) == 1
+    finally:
+        session.reset()

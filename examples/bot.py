@@ -66,6 +66,10 @@ class Bot:
         self.preferred_options = tuple(preferred_options)
         self.done = threading.Event()
         self.said: list[str] = []
+        # on_message_received fires again when a message's status changes (a receipt), and
+        # answer_waiting() may see a message the callback sees too: answer each id once.
+        self._answered: set[str] = set()
+        self._lock = threading.Lock()
         session.on_message_received = self.on_message
         session.on_chat_ended = self.done.set
 
@@ -86,6 +90,20 @@ class Bot:
             return None
         return ContentType.PLAIN_TEXT, FALLBACK
 
+    def answer_waiting(self) -> None:
+        """Right after ``connect()``: answer the message already waiting, if any.
+
+        History fires no callbacks, so a bot joining a chat that started elsewhere would
+        otherwise sit silent until the agent writes again. The newest message counts as
+        waiting when it is another participant's and nothing of the customer's came after it.
+        """
+        for item in reversed(self.session.transcript):
+            if isinstance(item, Message) and item.participant not in ("", "CUSTOMER"):
+                self.on_message(item)
+                return
+            if isinstance(item, Message):
+                return  # the customer spoke last: nothing is waiting
+
     def on_message(self, item: TranscriptItem) -> None:
         # History pages fire no on_message_received; what does fire is new: live messages and
         # those fetched after a reconnect (``is_from_history`` set), which need answers too.
@@ -93,6 +111,10 @@ class Bot:
             return
         if item.attachment_id is not None:
             return
+        with self._lock:
+            if item.id in self._answered:
+                return
+            self._answered.add(item.id)
         reply = self.reply_to(item)
         if reply is not None:
             self.said.append(reply[1])
@@ -166,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ChatSession(config) as session:
         bot = Bot(session)
         session.connect(ChatDetails(participant_token=args.participant_token))
+        bot.answer_waiting()
         bot.done.wait()
     return 0
 

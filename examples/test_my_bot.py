@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from bot import FALLBACK, Bot
 
-from connect_chat import ContentType
+from connect_chat import ContentType, GlobalConfig, Message, MessageStatus
+from connect_chat.config import Features, MessageReceipts
 from connect_chat.emulator import Emulator
 from connect_chat.testing import chat_with_agent, wait_until
 
@@ -66,3 +67,33 @@ def test_the_bot_leaves_when_the_agent_says_goodbye(connect_emulator: Emulator) 
         agent.send_message("Goodbye!", ContentType.PLAIN_TEXT)
         assert bots[0].done.wait(10)
         wait_until(lambda: connect_emulator.contact(agent.contact_id)["State"] == "ENDED")
+
+
+def test_the_bot_answers_once_when_the_message_is_receipted(connect_emulator: Emulator) -> None:
+    # Receipts make on_message_received fire again for the same message (its new status):
+    # shorten their timings so that the Delivered receipt goes out within the test.
+    config = GlobalConfig(
+        endpoint_url=connect_emulator.endpoint_url,
+        delivered_receipt_delay=0.0,
+        features=Features(message_receipts=MessageReceipts(throttle_time=0.1)),
+    )
+    with chat_with_agent(connect_emulator, config=config, setup=Bot) as (session, agent):
+        question = agent.send_message("What is your order number?")
+
+        def delivered() -> bool:
+            item = next((i for i in session.transcript if i.id == question), None)
+            return isinstance(item, Message) and item.status == MessageStatus.DELIVERED
+
+        wait_until(delivered, timeout=10, message="the Delivered receipt")
+        # Callbacks run one at a time, in order: once the bot has answered a later message,
+        # it has long finished with the receipt's status change.
+        agent.send_message("Thanks")
+        wait_until(
+            lambda: FALLBACK in customer_messages(connect_emulator, agent.contact_id),
+            timeout=10,
+            message="the answer to the next message",
+        )
+        assert customer_messages(connect_emulator, agent.contact_id) == [
+            "It's order 1234.",
+            FALLBACK,
+        ]

@@ -59,3 +59,35 @@ def test_the_bot_joins_a_chat_started_elsewhere() -> None:
                 bot.kill()
             bot.communicate(timeout=10)
         assert emulator.contact(details.contact_id)["State"] == "ENDED"
+
+
+def test_the_bot_answers_the_question_waiting_when_it_joins() -> None:
+    with Emulator() as emulator:
+        details = emulator.start_chat(display_name="Ann")
+        assert details.contact_id is not None
+        agent = emulator.agent(details.contact_id)
+        agent.join(display_name="Sam")
+        agent.send_message("Could you give me your order number?")  # before the bot is there
+        bot = subprocess.Popen(
+            [sys.executable, str(EXAMPLES / "bot.py"),
+             "--participant-token", details.participant_token,
+             "--endpoint-url", emulator.endpoint_url],
+            env=example_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            def customer_said() -> list[str]:
+                return [i["Content"] for i in emulator.transcript(details.contact_id)
+                        if i.get("ParticipantRole") == "CUSTOMER" and i.get("Type") == "MESSAGE"]
+
+            wait_until(lambda: customer_said() == ["It's order 1234."], timeout=30,
+                       message="the bot's answer to the waiting question")
+            agent.send_message("Thanks, goodbye!")
+            assert bot.wait(timeout=30) == 0
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+            bot.communicate(timeout=10)
+        assert customer_said() == ["It's order 1234."]  # answered once

@@ -85,7 +85,7 @@ def test_the_documented_example_test_passes(pytester: pytest.Pytester) -> None:
     for name in ("test_my_bot.py", "bot.py"):
         shutil.copy(EXAMPLES / name, pytester.path / name)
     result = pytester.runpytest_subprocess("-q", "test_my_bot.py")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_a_marker_passes_options_to_the_emulator(pytester: pytest.Pytester) -> None:

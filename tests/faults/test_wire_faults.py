@@ -5,6 +5,7 @@ orders of a SendMessage answer and its echo."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,10 +25,12 @@ def _quiet(config: GlobalConfig, **changes: Any) -> GlobalConfig:
         message_receipts=MessageReceipts(should_send_message_receipts=False)), **changes)
 
 
-@pytest.fixture
-def chat(emu: Any, config: GlobalConfig) -> Iterator[tuple[ChatSession, Recorder, str, Any]]:
-    """A connected session (receipts off) with an agent in the chat."""
-    session = ChatSession(_quiet(config))
+@contextmanager
+def connected(emu: Any, config: GlobalConfig, **changes: Any
+              ) -> Iterator[tuple[ChatSession, Recorder, str, Any]]:
+    """A connected session (receipts off, ``changes`` to its config) with an agent in the
+    chat; reset at the end."""
+    session = ChatSession(_quiet(config, endpoint_url=emu.endpoint_url, **changes))
     recorder = Recorder(session)
     try:
         details = emu.start_chat()
@@ -39,6 +42,12 @@ def chat(emu: Any, config: GlobalConfig) -> Iterator[tuple[ChatSession, Recorder
         yield session, recorder, cid, agent
     finally:
         session.reset()
+
+
+@pytest.fixture
+def chat(emu: Any, config: GlobalConfig) -> Iterator[tuple[ChatSession, Recorder, str, Any]]:
+    with connected(emu, config) as values:
+        yield values
 
 
 def agent_ids(session: ChatSession) -> list[str]:
@@ -71,14 +80,7 @@ def test_swapped_frames_are_received_once_and_shown_in_time_order(
 
 def test_failed_deep_heartbeats_are_reported_and_the_chat_goes_on(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(_quiet(config, heartbeat_interval=0.2))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        assert cid is not None
-        agent = emu.agent(cid)
-        session.connect(details)
+    with connected(emu, config, heartbeat_interval=0.2) as (session, recorder, cid, agent):
         emu.faults.ping_errors(status=500, count=2, contact_id=cid)
         recorder.wait("on_deep_heartbeat_failure", count=2, timeout=10)
         sent = agent.send_message("still here")
@@ -87,8 +89,6 @@ def test_failed_deep_heartbeats_are_reported_and_the_chat_goes_on(
         assert recorder.count("on_connection_broken") == 0
         assert len(emu.calls("CreateParticipantConnection", cid)) == 1
         assert session.is_chat_session_active()
-    finally:
-        session.reset()
 
 
 def test_refused_upgrades_while_reconnecting_are_retried_and_nothing_is_lost(
@@ -126,25 +126,16 @@ def test_a_refused_first_upgrade_fails_connect_with_a_typed_error_and_a_retry_wo
 
 def test_sockets_closed_at_their_lifetime_are_replaced_and_nothing_is_lost(
         config: GlobalConfig) -> None:
-    with Emulator(max_socket_lifetime=1.0) as emulator:
-        session = ChatSession(_quiet(config, endpoint_url=emulator.endpoint_url))
-        recorder = Recorder(session)
-        try:
-            details = emulator.start_chat()
-            cid = details.contact_id
-            assert cid is not None
-            agent = emulator.agent(cid)
-            session.connect(details)
-            sent = [agent.send_message("first")]
-            for n in range(3):  # three lifetimes: each socket is closed by the server
-                recorder.wait("on_connection_reestablished", count=n + 1, timeout=15)
-                sent.append(agent.send_message(f"after socket {n + 2} opened"))
-            wait_until(lambda: received_ids(recorder)[-1:] == sent[-1:], timeout=10)
-            assert received_ids(recorder) == sent
-            assert agent_ids(session) == sent
-            assert session.is_chat_session_active()
-        finally:
-            session.reset()
+    with Emulator(max_socket_lifetime=1.0) as emulator, \
+            connected(emulator, config) as (session, recorder, _, agent):
+        sent = [agent.send_message("first")]
+        for n in range(3):  # three lifetimes: each socket is closed by the server
+            recorder.wait("on_connection_reestablished", count=n + 1, timeout=15)
+            sent.append(agent.send_message(f"after socket {n + 2} opened"))
+        wait_until(lambda: received_ids(recorder)[-1:] == sent[-1:], timeout=10)
+        assert received_ids(recorder) == sent
+        assert agent_ids(session) == sent
+        assert session.is_chat_session_active()
 
 
 @pytest.mark.parametrize("order", ["echo after the answer", "echo before the answer"])

@@ -28,7 +28,16 @@ class ConnectionTimeoutError(ConnectChatError, TimeoutError):
 
 
 class WebSocketError(ConnectChatError):
-    """The chat WebSocket failed in a way the SDK could not recover from."""
+    """The chat WebSocket failed in a way the SDK could not recover from.
+
+    ``retryable`` says whether another attempt (with a fresh URL) may succeed: a refused
+    upgrade with 403 (a stale URL), 408, 429 or 5xx, a network failure, a timeout. A
+    certificate the SDK does not trust, or a 4xx refusal of another kind, is not.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class AttachmentError(ConnectChatError):

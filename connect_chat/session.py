@@ -87,7 +87,7 @@ from connect_chat.validation import (
     checked_message,
     checked_transcript_request,
 )
-from connect_chat.websocket import SocketEvent, SocketWorker
+from connect_chat.websocket import SocketEvent, SocketWorker, first_open_timeout
 
 logger = logging.getLogger(__name__)
 
@@ -564,12 +564,15 @@ class ChatSession:
         conn = _Connection(self, chat_details, details, config, client)
         with self._lock:
             self._conn = conn
+        # A failed first open is retried (fresh URL, backoff) as long as this call waits.
+        conn.socket.first_deadline = time.monotonic() + wait
         conn.start()
         if not conn.socket.ready.wait(wait) or conn.socket.first_error is not None:
             error = conn.socket.first_error
+            last = conn.socket.last_error
             self._abandon(conn)
             if error is None:
-                raise ConnectionTimeoutError(f"the chat WebSocket was not ready within {wait} s")
+                raise ConnectionTimeoutError(first_open_timeout(last)) from last
             if isinstance(error, ConnectChatError):
                 raise error
             raise ConnectionTimeoutError("the chat WebSocket could not be opened") from error

@@ -50,6 +50,7 @@ import enum
 import logging
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -60,6 +61,7 @@ import websocket as wsclient
 from connect_chat.config import GlobalConfig
 from connect_chat.errors import (
     AccessDeniedError,
+    ChatEndedError,
     ConnectChatError,
     ConnectionTimeoutError,
     WebSocketError,
@@ -132,6 +134,12 @@ class _Exit(enum.Enum):
     ENDED = "ended"
 
 
+def first_open_timeout(last: BaseException | None) -> str:
+    """The message of a ``connect()`` that ran out of time retrying the first open."""
+    because = f" (last attempt: {last})" if last is not None else ""
+    return f"the chat WebSocket could not be opened and subscribed in time{because}"
+
+
 class SocketWorker:
     """Owns the socket thread of one session (see the module docstring).
 
@@ -179,6 +187,11 @@ class SocketWorker:
         #: Set once the first open+subscribe finished, well or badly (``first_error``).
         self.ready = threading.Event()
         self.first_error: BaseException | None = None
+        #: Until when (``time.monotonic()``) a failed first open is retried (with backoff
+        #: and a fresh URL): the caller of ``connect()`` waits that long anyway. ``None``:
+        #: the first failure is final. ``last_error`` is the latest failure meanwhile.
+        self.first_deadline: float | None = None
+        self.last_error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     # -- control (any thread) ------------------------------------------------------------
@@ -251,8 +264,10 @@ class SocketWorker:
             if self._suspended:
                 self._wake.wait()
                 continue
-            if not first and not self._resumed:
+            if (not first or failures) and not self._resumed:
                 delay = self._backoff.next_delay()
+                if first and self.first_deadline is not None:  # never wait past connect()'s
+                    delay = min(delay, max(0.0, self.first_deadline - time.monotonic()))
                 logger.debug("reconnecting in %.2f s", delay)
                 if delay > 0 and self._wake.wait(delay):
                     continue  # woken: re-check stop/suspend/resume
@@ -261,15 +276,21 @@ class SocketWorker:
             if details is None:
                 try:
                     details = self._connector()
-                except AccessDeniedError:
+                except AccessDeniedError as exc:
                     logger.info("the service refused a new connection: the chat has ended")
+                    if first:
+                        self.first_error = ChatEndedError("the chat has ended")
+                        self.first_error.__cause__ = exc
+                        return
                     self._post(SocketEvent.ACCESS_DENIED)
                     return
                 except ConnectChatError as exc:
                     failures += 1
                     logger.warning("CreateParticipantConnection failed (%s); will retry", exc)
-                    if self._gave_up(failures):
-                        continue
+                    if first and not self._retry_first(exc):
+                        return
+                    if not first:
+                        self._gave_up(failures)
                     continue
                 self._details = details
                 self._on_details(details)
@@ -278,9 +299,11 @@ class SocketWorker:
             except Exception as exc:
                 self._details = None  # the URL may be stale: ask for a fresh one next time
                 if first:
-                    self.first_error = exc
-                    self.ready.set()
-                    return
+                    failures += 1
+                    if not self._retry_first(exc):
+                        return
+                    logger.warning("opening the WebSocket failed (%s); will retry", exc)
+                    continue
                 failures += 1
                 logger.warning("WebSocket reconnect attempt failed (%s)", type(exc).__name__)
                 self._gave_up(failures)
@@ -300,6 +323,22 @@ class SocketWorker:
                 return
             if exit_reason is _Exit.DEAD:
                 self._post(SocketEvent.BROKEN)
+
+    def _retry_first(self, exc: BaseException) -> bool:
+        """A failed first open: True to try again (time is left before ``first_deadline``),
+        else the failure is final (``first_error``; ``ready`` is set as the thread ends)."""
+        self.last_error = exc
+        final = isinstance(exc, ChatEndedError) or (
+            isinstance(exc, WebSocketError) and not exc.retryable
+        )
+        if self._stop or self.first_deadline is None or final:
+            self.first_error = exc
+            return False
+        if time.monotonic() >= self.first_deadline:  # retried all the time connect() waits
+            self.first_error = ConnectionTimeoutError(first_open_timeout(exc))
+            self.first_error.__cause__ = exc
+            return False
+        return True
 
     def _gave_up(self, failures: int) -> bool:
         limit = self._config.max_reconnect_attempts
@@ -322,8 +361,14 @@ class SocketWorker:
         try:
             ws = wsclient.create_connection(url, timeout=timeout, enable_multithread=True)
         except wsclient.WebSocketBadStatusException as exc:
+            code = exc.status_code
             raise WebSocketError(
-                f"the WebSocket upgrade was refused (HTTP {exc.status_code})"
+                f"the WebSocket upgrade was refused (HTTP {code})",
+                retryable=code in (403, 408, 429) or code >= 500,
+            ) from None
+        except ssl.SSLError as exc:  # an untrusted certificate will not become trusted
+            raise WebSocketError(
+                f"the WebSocket could not be opened ({type(exc).__name__})", retryable=False
             ) from None
         except (OSError, wsclient.WebSocketException) as exc:
             raise WebSocketError(

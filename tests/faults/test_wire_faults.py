@@ -14,7 +14,7 @@ from botocore.config import Config
 from connect_chat import ChatSession, GlobalConfig, Message, MessageReceipts, MessageStatus
 from connect_chat.config import Features
 from connect_chat.emulator import Emulator
-from connect_chat.errors import WebSocketError
+from connect_chat.errors import ConnectChatError, ConnectionTimeoutError, WebSocketError
 from tests.conftest import Recorder, fast, wait_until
 from tests.faults.support import messages, outbox_config, received_ids, sends_by_token
 
@@ -109,16 +109,45 @@ def test_refused_upgrades_while_reconnecting_are_retried_and_nothing_is_lost(
     assert session.is_chat_session_active()
 
 
-def test_a_refused_first_upgrade_fails_connect_with_a_typed_error_and_a_retry_works(
+def test_refused_first_upgrades_are_retried_within_connect(
         emu: Any, config: GlobalConfig) -> None:
     details = emu.start_chat()
-    emu.faults.refuse_upgrades(count=1, status=503, contact_id=details.contact_id)
+    cid = details.contact_id
+    emu.faults.refuse_upgrades(count=2, status=503, contact_id=cid)
     session = ChatSession(_quiet(config))
+    recorder = Recorder(session)
     try:
-        with pytest.raises(WebSocketError, match="HTTP 503"):
+        session.connect(details)  # two refusals, then the third attempt opens
+        assert session.is_chat_session_active()
+        assert recorder.count("on_connection_established") == 1
+        assert recorder.count("on_connection_broken") == 0
+        # Each retry asked for a fresh URL (a refused one may be stale).
+        assert len(emu.calls("CreateParticipantConnection", cid)) == 3
+    finally:
+        session.reset()
+
+
+@pytest.mark.parametrize(("status", "retried"), [(503, True), (400, False)])
+def test_a_first_upgrade_refused_for_good_fails_connect_with_a_typed_error(
+        emu: Any, config: GlobalConfig, status: int, retried: bool) -> None:
+    details = emu.start_chat()
+    cid = details.contact_id
+    emu.faults.refuse_upgrades(status=status, contact_id=cid)  # until cleared
+    session = ChatSession(_quiet(config, connect_timeout=1.0))
+    try:
+        with pytest.raises(ConnectChatError, match=f"HTTP {status}") as raised:
             session.connect(details)
+        if retried:  # retried as long as connect() waits: a timeout, caused by the refusal
+            assert isinstance(raised.value, ConnectionTimeoutError)
+            cause = raised.value.__cause__
+            assert isinstance(cause, WebSocketError) and cause.retryable
+        else:
+            assert isinstance(raised.value, WebSocketError) and not raised.value.retryable
         assert not session.is_chat_session_active()
-        session.connect(details)
+        attempts = len(emu.calls("CreateParticipantConnection", cid))
+        assert attempts > 1 if retried else attempts == 1  # a 400 is not worth another try
+        emu.faults.clear()
+        session.connect(details)  # the session is usable again
         assert session.is_chat_session_active()
     finally:
         session.reset()

@@ -29,7 +29,12 @@ from botocore.config import Config
 from connect_chat import AWSClient, ChatSession, GlobalConfig
 from connect_chat.attachments import AttachmentFile, upload_file
 from connect_chat.emulator import Emulator
-from connect_chat.errors import AttachmentError, ConnectChatError, EndpointUnreachableError
+from connect_chat.errors import (
+    AttachmentError,
+    ConnectChatError,
+    EndpointUnreachableError,
+    WebSocketError,
+)
 from connect_chat.models import ConnectionDetails
 from tests.conftest import wait_until
 from tests.hardening.support import capture_logs
@@ -121,6 +126,8 @@ def test_chat_websocket_refuses_an_untrusted_certificate(
     with pytest.raises(ConnectChatError) as raised:
         session.connect(emu.start_chat(display_name="Ann"))
     assert "SECRETSIG" not in str(raised.value)
+    # Not retried: a certificate the SDK does not trust will not become trusted.
+    assert isinstance(raised.value, WebSocketError) and not raised.value.retryable
     wait_until(untrusted.client_refused, timeout=5, what="the server to see the refusal")
     assert not session.is_chat_session_active()
 

@@ -21,7 +21,11 @@ from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS, CallLog, CallRecord
 from connect_chat.emulator.control import Control, ControlRoutes
 from connect_chat.emulator.faults import Faults, valid_close_code
 from connect_chat.emulator.http_api import RestApi
-from connect_chat.emulator.settings import ALL_MESSAGE_TYPES, Settings
+from connect_chat.emulator.settings import (
+    ALL_MESSAGE_TYPES,
+    DEFAULT_MAX_ENDED_CONTACTS,
+    Settings,
+)
 from connect_chat.emulator.state import State
 from connect_chat.emulator.websocket import SocketServer
 from connect_chat.enums import ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENT_BYTES
@@ -69,7 +73,8 @@ class Emulator:
     same text. Timings are in seconds except ``chat_duration_minutes``.
     ``max_socket_lifetime``: the server closes each chat WebSocket with
     ``socket_lifetime_close_code`` once it has been open that long. ``max_call_records``
-    bounds the request log (oldest records dropped first).
+    bounds the request log (oldest records dropped first), ``max_ended_contacts`` the ended
+    chats kept (the oldest ended one is forgotten first: its tokens become unknown).
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class Emulator:
         max_socket_lifetime: float | None = None,
         socket_lifetime_close_code: int = 1001,
         max_call_records: int = DEFAULT_MAX_RECORDS,
+        max_ended_contacts: int = DEFAULT_MAX_ENDED_CONTACTS,
     ) -> None:
         if agent not in (None, "echo"):
             raise ValueError("agent must be None or 'echo'")
@@ -120,6 +126,8 @@ class Emulator:
             raise ValueError("socket_lifetime_close_code must be a valid WebSocket close code")
         if max_call_records < 1:
             raise ValueError("max_call_records must be >= 1")
+        if max_ended_contacts < 1:
+            raise ValueError("max_ended_contacts must be >= 1")
         self.host = host
         self._requested_port = port
         self.settings = Settings(
@@ -145,6 +153,7 @@ class Emulator:
             max_socket_lifetime=max_socket_lifetime,
             socket_lifetime_close_code=socket_lifetime_close_code,
             max_call_records=max_call_records,
+            max_ended_contacts=max_ended_contacts,
         )
         self._calls = CallLog(max_call_records)
         self.faults = Faults(

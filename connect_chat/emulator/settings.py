@@ -19,6 +19,10 @@ ALL_MESSAGE_TYPES: frozenset[str] = frozenset(
 )
 
 
+#: How many ended contacts an emulator keeps by default (a long-running one stays bounded).
+DEFAULT_MAX_ENDED_CONTACTS = 1000
+
+
 @dataclass(frozen=True)
 class Settings:
     """Timings in seconds unless named otherwise; defaults are the service's (wire-protocol.md)."""
@@ -45,3 +49,5 @@ class Settings:
     socket_lifetime_close_code: int = 1001
     #: The request log keeps this many records, dropping the oldest first.
     max_call_records: int = DEFAULT_MAX_RECORDS
+    #: Ended contacts kept (transcripts, tokens, attachments); the oldest ended goes first.
+    max_ended_contacts: int = DEFAULT_MAX_ENDED_CONTACTS

@@ -10,6 +10,7 @@ from types import FrameType
 
 from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS
 from connect_chat.emulator.server import Emulator
+from connect_chat.emulator.settings import DEFAULT_MAX_ENDED_CONTACTS
 
 
 def build_parser(prog: str = "python -m connect_chat.emulator") -> argparse.ArgumentParser:
@@ -60,6 +61,14 @@ def build_parser(prog: str = "python -m connect_chat.emulator") -> argparse.Argu
         metavar="N",
         help=f"request log size; oldest records dropped first (default {DEFAULT_MAX_RECORDS})",
     )
+    parser.add_argument(
+        "--max-ended-contacts",
+        type=int,
+        default=DEFAULT_MAX_ENDED_CONTACTS,
+        metavar="N",
+        help="ended chats kept; the oldest ended is forgotten first "
+        f"(default {DEFAULT_MAX_ENDED_CONTACTS})",
+    )
     return parser
 
 
@@ -75,6 +84,7 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         max_socket_lifetime=args.max_socket_lifetime,
         socket_lifetime_close_code=args.socket_lifetime_close_code,
         max_call_records=args.max_call_records,
+        max_ended_contacts=args.max_ended_contacts,
     )
 
 

@@ -8,6 +8,7 @@ the Python control API, which hops onto the loop), so no locks are needed. Opera
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import logging
@@ -154,6 +155,8 @@ class State:
             int, tuple[asyncio.TimerHandle, str, dict[str, Any], str | None]
         ] = {}
         self._push_keys = itertools.count()
+        #: Ended contacts, oldest first (see ``_evict_ended``).
+        self._ended_order: collections.deque[str] = collections.deque()
 
     # --- lookups -----------------------------------------------------------------------------
     def contact(self, contact_id: str) -> Contact:
@@ -186,8 +189,8 @@ class State:
         return record.participant
 
     def _check_active(self, participant: Participant) -> None:
-        contact = self.contacts[participant.contact_id]
-        if contact.ended or participant.left:
+        contact = self.contacts.get(participant.contact_id)
+        if contact is None or contact.ended or participant.left:
             raise access_denied()
 
     # --- idempotency ---------------------------------------------------------------------
@@ -307,6 +310,30 @@ class State:
         contact.idle_handle = contact.end_handle = None
         self.loop.call_later(self.settings.close_delay_after_end, self._close_sockets, contact_id)
         logger.debug("contact %s ended", contact_id)
+        self._ended_order.append(contact_id)
+        while len(self._ended_order) > self.settings.max_ended_contacts:
+            self._evict(self._ended_order.popleft())
+
+    def _evict(self, contact_id: str) -> None:
+        """Forget an ended contact: its transcript, tokens and attachments (memory stays
+        bounded in a long-running emulator). Its tokens are then unknown: AccessDenied, as
+        for an ended chat; a persistent chat from it: ResourceNotFound."""
+        contact = self.contacts.pop(contact_id, None)
+        if contact is None:
+            return
+        for participant in [contact.customer, *contact.participants.values()]:
+            if participant.participant_token:
+                self.participant_tokens.pop(participant.participant_token, None)
+            for token in participant.connection_tokens:
+                self.connection_tokens.pop(token, None)
+        for attachment_id in [
+            a.attachment_id for a in self.attachments.values() if a.contact_id == contact_id
+        ]:
+            del self.attachments[attachment_id]
+        self.frames_sent.pop(contact_id, None)
+        for sock in list(contact.sockets):
+            sock.close(1000)
+        logger.debug("ended contact %s evicted", contact_id)
 
     def _close_sockets(self, contact_id: str) -> None:
         contact = self.contacts.get(contact_id)

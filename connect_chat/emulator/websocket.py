@@ -96,8 +96,8 @@ class SocketServer:
         if ticket is None or time.time() >= ticket.expires_at:
             return web.Response(status=403, text="Forbidden")
         participant = ticket.participant
-        contact = self.state.contacts[participant.contact_id]
-        if contact.ended or participant.left:
+        contact = self.state.contacts.get(participant.contact_id)
+        if contact is None or contact.ended or participant.left:
             return web.Response(status=403, text="Forbidden")
         ws = web.WebSocketResponse(autoping=True, compress=False, timeout=1.0)
         await ws.prepare(request)

@@ -462,3 +462,32 @@ def test_faults_never_reach_the_wire_unarmed(
     )["Websocket"]["Url"]
     Socket(fresh).close()
     assert emu.faults.held_calls() == 0
+
+
+# --- ended contacts ----------------------------------------------------------------------------
+def test_the_oldest_ended_contacts_are_forgotten_beyond_the_bound() -> None:
+    with Emulator(max_ended_contacts=2) as emulator:
+        acps = make_acps(emulator.endpoint_url)
+        customers = [connect_customer(emulator, acps, f"C{n}") for n in range(3)]
+        live = connect_customer(emulator, acps, "still chatting")
+        for customer in customers:
+            acps.disconnect_participant(ConnectionToken=customer.connection_token)
+        first, second, third = customers
+        assert first.contact_id not in emulator.contact_ids()  # the oldest ended: forgotten
+        assert {second.contact_id, third.contact_id, live.contact_id} <= set(
+            emulator.contact_ids())
+        assert emulator.contact(second.contact_id)["State"] == "ENDED"
+        # Its tokens are unknown now: refused as for any ended chat.
+        with pytest.raises(acps.exceptions.AccessDeniedException):
+            acps.get_transcript(ConnectionToken=first.connection_token)
+        with pytest.raises(acps.exceptions.AccessDeniedException):
+            acps.create_participant_connection(
+                ParticipantToken=first.participant_token, Type=["CONNECTION_CREDENTIALS"])
+        # A chat that has not ended is never forgotten, however many end after it.
+        assert acps.get_transcript(ConnectionToken=live.connection_token)["Transcript"]
+    assert build_parser().parse_args(["--max-ended-contacts", "5"]).max_ended_contacts == 5
+    assert emulator_from_args(
+        build_parser().parse_args(["--max-ended-contacts", "5"])).settings.max_ended_contacts == 5
+    assert Emulator().settings.max_ended_contacts == 1000
+    with pytest.raises(ValueError):
+        Emulator(max_ended_contacts=0)

@@ -4,6 +4,7 @@ orders of a SendMessage answer and its echo."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -220,3 +221,42 @@ def test_a_send_slower_than_the_read_timeout_is_retried_with_its_token_and_store
         assert len(stored) == 1
     finally:
         session.reset()
+
+
+def test_a_message_sent_while_connect_loads_the_first_page_is_received_once(
+        emu: Any, config: GlobalConfig) -> None:
+    # Forced order: the first history page (held 0.5 s) already has the message when it is
+    # merged, and the message's live frame (held 1.5 s) comes after it.
+    details = emu.start_chat()
+    cid = details.contact_id
+    agent = emu.agent(cid)
+    agent.join()
+    emu.faults.latency(0.5, operations=["GetTranscript"], count=1, contact_id=cid)
+    session = ChatSession(_quiet(config))
+    recorder = Recorder(session)
+    connected: list[BaseException | None] = []
+    opener = threading.Thread(target=lambda: connected.append(_connect(session, details)))
+    try:
+        opener.start()
+        wait_until(lambda: emu.websocket_count(cid) == 1, timeout=10, what="the subscription")
+        emu.faults.reorder_chat_frames(count=1, contact_id=cid, hold=1.5)
+        sent = agent.send_message("sent during connect()")
+        opener.join(10)
+        assert connected == [None]
+        assert len(emu.calls("GetTranscript", cid)) == 1  # the first page only
+        (shown,) = [i for i in session.transcript if i.id == sent]
+        assert shown.is_from_history  # the page brought it first...
+        wait_until(lambda: received_ids(recorder) == [sent], timeout=10,
+                   what="the live frame")  # ...and its live frame is its arrival, once
+        (shown,) = [i for i in session.transcript if i.id == sent]
+        assert not shown.is_from_history
+    finally:
+        session.reset()
+
+
+def _connect(session: ChatSession, details: Any) -> BaseException | None:
+    try:
+        session.connect(details)
+    except BaseException as exc:  # reported to the test thread
+        return exc
+    return None

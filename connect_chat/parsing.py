@@ -178,20 +178,6 @@ def is_ping_ok(frame: Frame) -> bool:
     return frame.body.get("statusCode") == 200 and frame.body.get("statusContent") == "OK"
 
 
-def subscribe_status(frame: Frame) -> str | None:
-    """The ``content.status`` of a subscribe acknowledgement (``"success"``...)."""
-    content = frame.body.get("content")
-    if isinstance(content, str):
-        try:
-            content = json.loads(content)
-        except (ValueError, RecursionError):
-            return None
-    if isinstance(content, dict):
-        status = content.get("status")
-        return status if isinstance(status, str) else None
-    return None
-
-
 def chat_inner(frame: Frame) -> dict[str, Any] | None:
     """The decoded inner item of an ``aws/chat`` frame (its ``content`` is a JSON string)."""
     content = frame.body.get("content")
@@ -201,6 +187,14 @@ def chat_inner(frame: Frame) -> dict[str, Any] | None:
         except (ValueError, RecursionError):
             return None
     return content if isinstance(content, dict) else None
+
+
+def subscribe_status(frame: Frame) -> str | None:
+    """The ``content.status`` of a subscribe acknowledgement (``"success"``...); its
+    ``content`` is decoded like a chat frame's."""
+    content = chat_inner(frame)
+    status = content.get("status") if content is not None else None
+    return status if isinstance(status, str) else None
 
 
 def is_chat_ended(inner: Mapping[str, Any]) -> bool:

@@ -76,6 +76,7 @@ from connect_chat.parsing import (
     TOPIC_HEARTBEAT,
     TOPIC_PING,
     TOPIC_SUBSCRIBE,
+    Frame,
     chat_inner,
     is_chat_ended,
     is_ping_ok,
@@ -515,10 +516,8 @@ class SocketWorker:
                 if not self._seen_in_overlap(text):
                     self._post(frame)
                 # Decode the item only when it may be the end (the dispatcher decodes it anyway).
-                if _ENDED_MARK in text:
-                    inner = chat_inner(frame)
-                    if inner is not None and is_chat_ended(inner):
-                        return _Exit.ENDED
+                if _ENDED_MARK in text and _frame_ends_chat(frame):
+                    return _Exit.ENDED
             elif frame.topic == TOPIC_SUBSCRIBE:
                 logger.debug("subscribe acknowledged again")
             else:
@@ -690,7 +689,11 @@ def _close_ws(ws: wsclient.WebSocket) -> None:
         ws.shutdown()  # type: ignore[no-untyped-call]
 
 
+def _frame_ends_chat(frame: Frame) -> bool:
+    inner = chat_inner(frame)
+    return inner is not None and is_chat_ended(inner)
+
+
 def _ends_chat(text: str) -> bool:
     frame = parse_frame(text)
-    inner = chat_inner(frame) if frame is not None else None
-    return inner is not None and is_chat_ended(inner)
+    return frame is not None and _frame_ends_chat(frame)

@@ -717,6 +717,20 @@ class ChatSession:
         if done is not None:
             done.wait(conn.config.join_timeout)
 
+    @classmethod
+    def _send_failed(
+        cls, conn: _Connection, entry: OutboxEntry, placeholder: Message, exc: Exception
+    ) -> None:
+        """A send gave up: FAILED in the outbox and the transcript (``resend_failed_message``
+        can retry it); a chat that ended meanwhile ends the session."""
+        conn.outbox.failed(entry.local_id)
+        cls._apply_local(conn, LocalUpdate(
+            "failed", placeholder,
+            time_stamp=iso_timestamp(datetime.datetime.now(datetime.timezone.utc)),
+        ))
+        if isinstance(exc, ChatEndedError):
+            conn.chat_over()
+
     @staticmethod
     def _placeholder(
         conn: _Connection, content_type: str, text: str, *, attachment: bool = False
@@ -783,13 +797,7 @@ class ChatSession:
                 deadline,
             )
         except ConnectChatError as exc:
-            conn.outbox.failed(entry.local_id)
-            self._apply_local(conn, LocalUpdate(
-                "failed", placeholder,
-                time_stamp=iso_timestamp(datetime.datetime.now(datetime.timezone.utc)),
-            ))
-            if isinstance(exc, ChatEndedError):
-                conn.chat_over()
+            self._send_failed(conn, entry, placeholder, exc)
             raise
         conn.outbox.remove(entry.local_id)
         server_id = str(response.get("Id") or "")
@@ -952,15 +960,7 @@ class ChatSession:
             except ConflictError:
                 logger.info("the attachment was already completed")  # an earlier answer lost
         except ConnectChatError as exc:
-            conn.outbox.failed(entry.local_id)
-            self._apply_local(conn,
-                LocalUpdate(
-                    "failed", placeholder,
-                    time_stamp=iso_timestamp(datetime.datetime.now(datetime.timezone.utc)),
-                )
-            )
-            if isinstance(exc, ChatEndedError):
-                conn.chat_over()
+            self._send_failed(conn, entry, placeholder, exc)
             raise
         conn.outbox.remove(entry.local_id)
         self.stats.incr("attachments_sent")

@@ -261,6 +261,32 @@ def is_service_item(item: TranscriptItem) -> bool:
     return False
 
 
+def _items_after(
+    get_transcript: Callable[..., TranscriptResponse],
+    last_id: str,
+    page_size: int,
+    max_pages: int,
+) -> list[TranscriptItem]:
+    """Every item after ``last_id``: FORWARD pages, each from the newest item of the last
+    (a RestChat's or a ChatSession's ``get_transcript``), until a page brings nothing new."""
+    items: list[TranscriptItem] = []
+    seen = {last_id}
+    start = last_id
+    for _ in range(max_pages):
+        response = get_transcript(
+            ScanDirection.FORWARD, SortKey.ASCENDING, page_size, start_position=start
+        )
+        fresh = [item for item in response.transcript if item.id not in seen]
+        if not fresh:
+            break
+        seen.update(item.id for item in fresh)
+        items.extend(fresh)
+        start = fresh[-1].id
+        if not response.next_token:
+            break
+    return items
+
+
 def _ended_message(saved: SavedChat) -> str:
     which = f"the chat {saved.contact_id}" if saved.contact_id else "the chat"
     return f"{which} has ended (the participant token was refused)"
@@ -461,21 +487,7 @@ class RestChat:
         if last_id is None:
             items = list(self.iter_history(page_size=page_size, max_pages=max_pages))
         else:
-            items = []
-            seen = {last_id}
-            start: str = last_id
-            for _ in range(max_pages):
-                response = self.get_transcript(
-                    ScanDirection.FORWARD, SortKey.ASCENDING, page_size, start_position=start
-                )
-                fresh = [item for item in response.transcript if item.id not in seen]
-                if not fresh:
-                    break
-                seen.update(item.id for item in fresh)
-                items.extend(fresh)
-                start = fresh[-1].id
-                if not response.next_token:
-                    break
+            items = _items_after(self.get_transcript, last_id, page_size, max_pages)
         items.sort(key=lambda item: time_key(item.time_stamp))
         if items:
             newest = items[-1]
@@ -605,21 +617,7 @@ def resume_session(
         raise ChatEndedError(_ended_message(saved)) from error
     if saved.last_item_id is None:
         return [item for item in session.transcript if is_service_item(item)]
-    missed: list[TranscriptItem] = []
-    seen = {saved.last_item_id}
-    start = saved.last_item_id
-    for _ in range(max_pages):
-        response = session.get_transcript(
-            ScanDirection.FORWARD, SortKey.ASCENDING, 100, start_position=start
-        )
-        fresh = [item for item in response.transcript if item.id not in seen]
-        if not fresh:
-            break
-        seen.update(item.id for item in fresh)
-        missed.extend(fresh)
-        start = fresh[-1].id
-        if not response.next_token:
-            break
+    missed = _items_after(session.get_transcript, saved.last_item_id, 100, max_pages)
     missed.sort(key=lambda item: time_key(item.time_stamp))
     return missed
 

@@ -10,6 +10,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 from connect_chat.client import AWSClient  # noqa: E402
 from connect_chat.config import Features, GlobalConfig, MessageReceipts  # noqa: E402
+from connect_chat.contact import start_chat_contact  # noqa: E402
 from connect_chat.dispatcher import ItemStream, SessionStats  # noqa: E402
 from connect_chat.enums import (  # noqa: E402
     ContentType,
@@ -65,4 +66,5 @@ __all__ = [
     "TranscriptResponse",
     "TranscriptView",
     "__version__",
+    "start_chat_contact",
 ]

@@ -17,13 +17,9 @@ from typing import TYPE_CHECKING, TextIO
 
 import attrs
 
-from connect_chat.cli_contact import (
-    EMULATOR_CONTACT_FLOW_ID,
-    EMULATOR_INSTANCE_ID,
-    start_chat_contact,
-)
 from connect_chat.cli_render import ChatPrinter, progress_bar
 from connect_chat.config import DEFAULT_REGION, Features, GlobalConfig, MessageReceipts
+from connect_chat.contact import start_chat_contact
 from connect_chat.enums import ContentType, MessageReceiptType
 from connect_chat.errors import ConnectChatError
 from connect_chat.models import ChatDetails, Event, Message, TranscriptItem
@@ -96,13 +92,11 @@ def start(
         return details, chat_config(region, options.endpoint_url)
     if options.endpoint_url is not None:
         printer.note(f"starting a chat on {options.endpoint_url}")
-        details = start_chat_contact(
-            instance_id=EMULATOR_INSTANCE_ID,
-            contact_flow_id=EMULATOR_CONTACT_FLOW_ID,
+        details = start_chat_contact(  # an emulator: no AWS credentials needed
             display_name=options.display_name,
-            region=region or "us-west-2",
+            region=region,
             endpoint_url=options.endpoint_url,
-            emulator_credentials=True,
+            anonymous=True,
         )
         return details, chat_config(region, options.endpoint_url)
     from connect_chat.emulator import Emulator

@@ -22,6 +22,7 @@ from connect_chat.config import DEFAULT_REGION, Features, GlobalConfig, MessageR
 from connect_chat.contact import start_chat_contact
 from connect_chat.enums import ContentType, MessageReceiptType
 from connect_chat.errors import ConnectChatError
+from connect_chat.interactive import ListPicker, Panel, QuickReply, option_response
 from connect_chat.models import ChatDetails, Event, Message, TranscriptItem
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ HELP = (
 )
 
 _EOF = object()
+
+#: Interactive messages answered by picking one of their numbered options.
+_CHOOSABLE = (ListPicker, QuickReply, Panel)
 
 #: How long read receipts are batched before going out (the service's recommended 5 s).
 RECEIPT_THROTTLE_TIME = 5.0
@@ -121,6 +125,13 @@ class TerminalChat:
         self.session = session
         self.printer = printer
         self.ended = threading.Event()
+        self._lock = threading.Lock()
+        self._leaving = False
+        self._left_shown = False
+        self._ended_shown = False
+        #: The newest question with numbered options (ListPicker, QuickReply, Panel).
+        self._question: ListPicker | QuickReply | Panel | None = None
+        self._question_id: str | None = None
         session.on_message_received = self._on_message
         session.on_typing = printer.typing
         session.on_read_receipt = lambda event: printer.receipt(event, read=True)
@@ -131,7 +142,10 @@ class TerminalChat:
         session.on_chat_ended = self._on_chat_ended
 
     def _on_message(self, item: TranscriptItem) -> None:
-        self.printer.item(item)
+        with self._lock:
+            if self._leaving:
+                return  # the lines of our own leaving are printed by leave()
+        self.show(item)
         if (
             isinstance(item, Message)
             and item.participant not in ("CUSTOMER", "")
@@ -142,13 +156,50 @@ class TerminalChat:
                 self.session.send_message_receipt(MessageReceiptType.MESSAGE_READ, item)
             except ConnectChatError as error:
                 logger.debug("read receipt not sent: %s", error)
-        elif isinstance(item, Event) and item.content_type == ContentType.ENDED.value:
-            self.ended.set()
+
+    def show(self, item: TranscriptItem) -> None:
+        """Print an item (live or from history) and remember what it changes."""
+        self.printer.item(item)
+        if isinstance(item, Event):
+            if item.content_type == ContentType.ENDED.value:
+                self._ended_shown = True
+                self.ended.set()
+            elif item.content_type == ContentType.LEFT.value and item.participant == "CUSTOMER":
+                self._left_shown = True
+        elif isinstance(item, Message) and item.participant != "CUSTOMER":
+            question = item.interactive
+            if isinstance(question, _CHOOSABLE) and question.options:
+                with self._lock:
+                    is_new = item.persistent_id != self._question_id
+                    if is_new:
+                        self._question, self._question_id = question, item.persistent_id
+                if is_new and not item.is_from_history:
+                    count = len(question.options)
+                    self.printer.note(f"type 1-{count} to answer" if count > 1 else "type 1")
 
     def _on_chat_ended(self) -> None:
-        if not self.ended.is_set():
-            self.ended.set()
-            self.printer.note("the chat has ended (press Enter or Ctrl-D to leave)")
+        with self._lock:
+            if self._leaving:
+                return
+        if not self._ended_shown:  # found ended (on reconnect) without the event
+            self._ended_shown = True
+            self.printer.chat_ended()
+        self.ended.set()
+
+    def leave(self) -> None:
+        """Leave the chat (``/quit``, end of input) and say so, as the other side's end does."""
+        with self._lock:
+            self._leaving = True
+        if self.ended.is_set():
+            self.session.disconnect()
+            return
+        if not self.session.disconnect():
+            self.printer.note("leaving the chat could not be confirmed")
+            return
+        if not self._left_shown:
+            self.printer.left(self.printer.me)
+        if not self._ended_shown:
+            self.printer.chat_ended()
 
     def handle(self, line: str) -> bool:
         """Act on one input line; ``False`` to stop."""
@@ -165,8 +216,30 @@ class TerminalChat:
             self.attach(text[len("/attach") :].strip())
         elif text.startswith("/") and not text.startswith("//"):
             self.printer.note(f"unknown command {text.split()[0]}: {HELP}")
+        elif self.answer(text):
+            pass
         else:
             self.send(text[1:] if text.startswith("//") else text)
+        return True
+
+    def answer(self, text: str) -> bool:
+        """``2`` answers the newest question with options by its second option's title."""
+        with self._lock:
+            question = self._question
+        if question is None or not text.isdigit():
+            return False
+        number = int(text)
+        if not 1 <= number <= len(question.options):
+            return False
+        reply = option_response(number - 1, question)
+        try:
+            self.session.send_message(reply.content_type, reply.content)
+        except ConnectChatError as error:
+            self.printer.note(f"not sent: {error}")
+            return True
+        with self._lock:
+            if self._question is question:
+                self._question = None  # answered: a number typed now is just a number
         return True
 
     def send(self, text: str) -> None:
@@ -238,9 +311,9 @@ def run_chat(options: ChatOptions, stdin: TextIO, stdout: TextIO) -> int:
         printer.note("connecting...")
         session.connect(details)
         for item in session.transcript:  # the history loaded on connect (no callbacks)
-            printer.item(item)
+            chat.show(item)
         printer.note(f"in contact {details.contact_id or '?'}; {HELP}")
         chat.run(stdin)
-        session.disconnect()
+        chat.leave()
         printer.note("disconnected")
     return 0

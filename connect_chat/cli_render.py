@@ -82,6 +82,28 @@ def describe_interactive(text: str) -> str:
     return f"[{template.template_type}] {title}" + (f"  {choices}" if choices else "")
 
 
+def summary(item: Message) -> str:
+    """A message in a few words, for a receipt line: the text, a file's name, a question's
+    title or an answer's choice (never an interactive message's JSON)."""
+    name = _attachment_name(item)
+    if item.attachment_id is not None or name is not None:
+        return name or item.text or "a file"
+    if item.content_type == ContentType.INTERACTIVE_TEXT.value:
+        from connect_chat.interactive import parse_interactive_content
+
+        template = parse_interactive_content(item.text)
+        title = getattr(template, "title", None) if template is not None else None
+        return str(title) if title else "an interactive message"
+    if item.content_type == ContentType.INTERACTIVE_RESPONSE.value:
+        described = describe_interactive_response(item.text)
+        return described if described != item.text else "an answer"
+    return item.text or ""
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
 def describe_interactive_response(text: str) -> str:
     """What an interactive answer chose (its ``data.content.title``); never raises."""
     answer = _json(text)
@@ -143,15 +165,31 @@ class ChatPrinter:
             elif final:
                 self._write(text + "\n")
 
+    @property
+    def me(self) -> str:
+        """The customer's name: the service's (learnt from the chat), else the one given."""
+        return self._me
+
+    def left(self, name: str) -> None:
+        """``-- Ann left the chat``, for a leaving the chat will not report any more."""
+        self.line(f"{clock(_now())}  -- {name} {_EVENT_TEXT[ContentType.LEFT.value]}",
+                  style="event")
+
+    def chat_ended(self) -> None:
+        """``-- the chat has ended --``, for an end the chat will not report any more."""
+        self.line(f"{clock(_now())}  -- {_EVENT_TEXT[ContentType.ENDED.value]} --",
+                  style="event")
+
     def sender(self, item: Message | Event) -> str:
         if isinstance(item, Message) and item.participant == "CUSTOMER":
-            return self._me
+            return item.display_name or self._me
         role = (item.participant or "").lower()
         name = item.display_name or role or "someone"
         return f"{name} ({role})" if role and role not in ("customer",) else name
 
     def item(self, item: TranscriptItem) -> None:
         """Print a message or an event once (repeats of an id with the same text are skipped)."""
+        self._learn_my_name(item)
         text = self.format(item)
         if text is None:
             return
@@ -168,8 +206,19 @@ class ChatPrinter:
             style = "event"
         if isinstance(item, Message):
             with self._lock:
-                self._texts[item.id] = (item.participant, item.text or "")
+                self._texts[item.id] = (item.participant, summary(item))
         self.line(text, style=style)
+
+    def _learn_my_name(self, item: TranscriptItem) -> None:
+        """The customer's name as the service stored it (joining with a token, a rename)."""
+        if (
+            isinstance(item, Message | Event)
+            and item.participant == "CUSTOMER"
+            and item.display_name
+            and item.content_type != ContentType.TYPING.value
+        ):
+            with self._lock:
+                self._me = item.display_name
 
     def format(self, item: TranscriptItem) -> str | None:
         """The line for an item, or ``None`` for items not worth a line (receipt metadata)."""

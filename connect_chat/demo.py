@@ -84,6 +84,13 @@ class Recorder:
         self._record(item)
         self._printer.item(item)
 
+    def updated(self, *args: object) -> None:
+        """A changed item (``on_message_updated``, when the session has it): the new version
+        is the last item argument; recorded so that a step waiting for a status sees it."""
+        items = [arg for arg in args if isinstance(arg, TranscriptItem)]
+        if items:
+            self(items[-1])
+
     def receipt(self, event: Event | None, *, read: bool) -> None:
         if event is not None:
             self._record(event)
@@ -277,6 +284,8 @@ def run_demo(stdout: TextIO, *, pace: float = 0.3, color: bool = False) -> int:
         recorder = Recorder(printer)
         with ChatSession(demo_config(emulator.endpoint_url)) as session:
             session.on_message_received = recorder
+            if hasattr(session, "on_message_updated"):  # status changes, where split out
+                session.on_message_updated = recorder.updated
             session.on_typing = printer.typing
             session.on_read_receipt = lambda event: recorder.receipt(event, read=True)
             session.on_delivered_receipt = lambda event: recorder.receipt(event, read=False)

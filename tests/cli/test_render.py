@@ -19,8 +19,9 @@ from connect_chat.models import Event, Message, Metadata
 
 
 def message(item_id: str, text: str, role: str = "AGENT", **kwargs: object) -> Message:
+    name = "Ann" if role == "CUSTOMER" else "Sam"  # the names the service stored
     return Message(id=item_id, time_stamp="2025-05-24T21:41:03.512Z", content_type="text/plain",
-                   participant=role, text=text, display_name="Sam", **kwargs)  # type: ignore[arg-type]
+                   participant=role, text=text, display_name=name, **kwargs)  # type: ignore[arg-type]
 
 
 def test_sizes_and_progress_bars() -> None:
@@ -134,3 +135,26 @@ def test_hostile_answers_and_receipts_never_raise() -> None:
         read=True,
     )
     assert out.getvalue().endswith("vv read\n")
+
+
+def test_the_customers_name_is_the_one_the_service_stored() -> None:
+    out = io.StringIO()
+    printer = ChatPrinter(out, me="Customer")  # the default of --display-name
+    joined = Event(id="e1", time_stamp="", content_type=ContentType.JOINED.value,
+                   participant="CUSTOMER", display_name="Ann")
+    printer.item(joined)
+    assert printer.me == "Ann"
+    printer.item(message("m-1", "hi", role="CUSTOMER"))
+    assert "Ann: hi" in out.getvalue() and "Customer" not in out.getvalue()
+
+
+def test_a_receipt_quotes_an_interactive_message_by_its_title() -> None:
+    out = io.StringIO()
+    printer = ChatPrinter(out, me="Ann")
+    picker = {"templateType": "ListPicker", "version": "1.0", "data": {"content": {
+        "title": "Pick <one>", "elements": [{"title": "A"}, {"title": "B"}]}}}
+    printer.item(Message(id="q", time_stamp="", participant="SYSTEM", text=json.dumps(picker),
+                         content_type=ContentType.INTERACTIVE_TEXT.value))
+    read = ContentType.MESSAGE_READ.value
+    printer.receipt(Event(id="q", time_stamp="", content_type=read), read=True)
+    assert out.getvalue().splitlines()[-1] == '--:--:--  vv Ann read: "Pick <one>"'

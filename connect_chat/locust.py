@@ -12,8 +12,9 @@ gevent: ``locust`` monkey-patches the standard library when it is imported (the 
 command does so before it loads a locustfile; a script must ``import locust`` before
 ``connect_chat``). The SDK's threads (socket, dispatcher) are then greenlets, its
 ``queue.SimpleQueue``, ``threading.Event``/``Condition`` and sockets (websocket-client,
-botocore, requests) are gevent's, so a session waiting on anything yields to the others. The SDK never busy-waits:
-the socket greenlet sleeps in ``recv`` until a frame or its next heartbeat.
+botocore, requests) are gevent's, so a session waiting on anything yields to the others.
+The SDK never busy-waits: the socket greenlet sleeps in ``recv`` until a frame or its next
+heartbeat.
 
 One botocore client per process and endpoint (:func:`shared_aws_client`) serves every user:
 building one costs milliseconds of CPU and ~0.2 MiB, which at ramp-up is most of a

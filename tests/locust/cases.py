@@ -1,0 +1,203 @@
+"""Scenarios run in a child process (``python -m tests.locust.cases NAME URL``).
+
+Importing ``locust`` monkey-patches the standard library with gevent, so nothing here may run
+inside the pytest process: each case prints one JSON line (``RESULT {...}``) that the test
+reads. The emulator runs in the pytest process; ``URL`` is its endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import gevent
+import gevent.events
+import locust  # before connect_chat: gevent patches the standard library first
+from gevent import monkey
+from locust.env import Environment
+
+from connect_chat import ContentType, GlobalConfig, Message, TranscriptItem
+from connect_chat.locust import ChatStepFailed, ChatUser, close_all_sessions
+
+
+class Recorder:
+    """Every request event Locust gets, as plain dicts."""
+
+    def __init__(self, environment: Environment) -> None:
+        self.events: list[dict[str, Any]] = []
+        environment.events.request.add_listener(self._on_request)
+
+    def _on_request(self, **kw: Any) -> None:
+        exc = kw.get("exception")
+        self.events.append({
+            "type": kw["request_type"],
+            "name": kw["name"],
+            "time": kw["response_time"],
+            "length": kw["response_length"],
+            "exception": None if exc is None else type(exc).__name__,
+            "message": None if exc is None else str(exc),
+        })
+
+
+def make_user(url: str, **attrs: Any) -> tuple[ChatUser, Recorder]:
+    cls = type("Probe", (ChatUser,), {"host": url, "abstract": False, **attrs})
+    environment = Environment(user_classes=[cls], events=locust.events, host=url)
+    recorder = Recorder(environment)
+    return cls(environment), recorder
+
+
+def case_steps(url: str) -> dict[str, Any]:
+    """Each step of a good chat is one 'chat' event, with its length."""
+    user, recorder = make_user(url)
+    user.connect()
+    message = user.send("plain send")
+    answer = user.reply("echo me", lambda i: isinstance(i, Message) and i.text == "echo me")
+    user.disconnect()
+    return {"events": recorder.events, "sent_status": str(message.metadata.status)
+            if message.metadata else None, "answer": getattr(answer, "text", None),
+            "session_after": user.session is None}
+
+
+def case_failed_reply(url: str) -> dict[str, Any]:
+    """No agent answers: reply is a failure with its TimeoutError; the task ends cleanly."""
+    user, recorder = make_user(url)
+    user.connect()
+    raised = None
+    try:
+        user.reply("anyone?", timeout=0.3)
+    except ChatStepFailed as exc:
+        raised = {"type": type(exc).__name__, "cause": type(exc.__cause__).__name__,
+                  "message": str(exc)}
+    user.on_stop()
+    return {"events": recorder.events, "raised": raised, "open": close_all_sessions()}
+
+
+def case_no_chat(url: str) -> dict[str, Any]:
+    """A step before connect() is a reported failure, not an AttributeError."""
+    user, recorder = make_user(url)
+    raised = None
+    try:
+        user.send("too early")
+    except ChatStepFailed as exc:
+        raised = str(exc)
+    return {"events": recorder.events, "raised": raised}
+
+
+def case_failed_connect(url: str) -> dict[str, Any]:
+    """A refused StartChatContact is a 'start_chat' failure with the service's error."""
+
+    def refuse(_user: ChatUser) -> Any:
+        raise RuntimeError("the backend is down")
+
+    user, recorder = make_user(url, chat_starter=staticmethod(refuse))
+    raised = None
+    try:
+        user.connect()
+    except ChatStepFailed as exc:
+        raised = str(exc)
+    return {"events": recorder.events, "raised": raised, "session": user.session is None}
+
+
+def case_reconnect(url: str) -> dict[str, Any]:
+    """A dropped socket comes back: one 'reconnect' entry with the time it took."""
+    import requests
+
+    config = GlobalConfig(heartbeat_interval=0.5, reconnect_first_delay=0.0)
+    user, recorder = make_user(url, chat_config=config)
+    user.connect()
+    assert user.chat_details is not None
+    requests.post(f"{url}/emulator/faults", json={
+        "Fault": "drop_websockets", "ContactId": user.chat_details.contact_id}, timeout=5)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+        e["name"] == "reconnect" for e in recorder.events
+    ):
+        gevent.sleep(0.05)
+    user.reply("after the drop", lambda i: isinstance(i, Message) and i.text == "after the drop")
+    user.on_stop()
+    return {"events": recorder.events}
+
+
+def case_slow_callback(url: str) -> dict[str, Any]:
+    """Many users in one gevent process progress while one user's callback is slow.
+
+    One session's ``on_message_received`` sleeps 2 s per item (cooperatively, as patched
+    ``time.sleep`` does). The others each complete round trips meanwhile; gevent's monitor
+    reports any greenlet that holds the hub for more than 0.1 s.
+    """
+    users_count = 20
+    blocked: list[float] = []
+    gevent.config.monitor_thread = True
+    gevent.config.max_blocking_time = 0.1
+    hub = gevent.get_hub()
+    hub.start_periodic_monitoring_thread()
+    gevent.events.subscribers.append(
+        lambda e: blocked.append(1.0) if isinstance(e, gevent.events.EventLoopBlocked) else None
+    )
+    users = []
+    recorder = None
+    for _ in range(users_count):
+        user, rec = make_user(url)
+        recorder = recorder or rec
+        users.append((user, rec))
+    gevent.joinall([gevent.spawn(u.connect) for u, _ in users], raise_error=True)
+
+    slow_user = users[0][0]
+    assert slow_user.session is not None
+    slow_calls: list[float] = []
+
+    def slow(item: TranscriptItem) -> None:
+        slow_calls.append(time.monotonic())
+        time.sleep(2.0)  # patched: yields to the hub
+
+    slow_user.session.on_message_received = slow
+    slow_ended: list[float] = []
+
+    def slow_send() -> None:
+        assert slow_user.session is not None
+        slow_user.session.send_message(ContentType.PLAIN_TEXT, "slow")  # waits on its dispatcher
+        slow_ended.append(time.monotonic())
+
+    sender = gevent.spawn(slow_send)
+    while not slow_calls:
+        gevent.sleep(0.01)
+    slow_started = slow_calls[0]
+
+    def rounds(user: ChatUser) -> list[float]:
+        done = []
+        for n in range(5):
+            text = f"fast {n}"
+            user.reply(text, lambda i, t=text: isinstance(i, Message) and i.text == t,
+                       timeout=5)
+            done.append(time.monotonic())
+        return done
+
+    workers = [gevent.spawn(rounds, u) for u, _ in users[1:]]
+    gevent.joinall(workers, raise_error=True)
+    fast_done = max(w.value[-1] for w in workers)
+    sender.join(10)
+    replies = [e["time"] for _, r in users for e in r.events if e["name"] == "reply"]
+    for user, _ in users:
+        user.on_stop()
+    return {
+        "users": users_count - 1,
+        "rounds_each": [len(w.value) for w in workers],
+        "fast_done_after_s": fast_done - slow_started,
+        "slow_send_done_after_s": slow_ended[0] - slow_started if slow_ended else None,
+        "reply_max_ms": max(replies),
+        "hub_blocked": len(blocked),
+        "patched": monkey.is_module_patched("threading") and monkey.is_module_patched("queue"),
+        "failures": [e for _, r in users for e in r.events if e["exception"]],
+    }
+
+
+def main() -> None:
+    name, url = sys.argv[1], sys.argv[2]
+    result = globals()[f"case_{name}"](url)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""ChatUser's steps as Locust request events, and its behaviour under gevent.
+
+Each scenario runs in a child process (``tests/locust/cases.py``): importing Locust patches
+the standard library, which must not happen to the pytest process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from connect_chat.emulator import Emulator
+from tests.locust.support import run_case
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[Emulator]:
+    with Emulator(agent="echo") as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def silent() -> Iterator[Emulator]:
+    with Emulator() as emulator:  # no agent: nobody answers
+        yield emulator
+
+
+def test_each_step_is_one_chat_event_with_its_time_and_length(echo: Emulator) -> None:
+    result = run_case("steps", echo.endpoint_url)
+    events = result["events"]
+    assert [e["name"] for e in events] == ["start_chat", "connect", "send", "reply", "disconnect"]
+    assert all(e["type"] == "chat" and e["exception"] is None for e in events)
+    assert all(e["time"] > 0 for e in events)
+    assert events[2]["length"] == len("plain send")
+    assert events[3]["length"] == len("echo me")
+    assert result["sent_status"] == "Sent"
+    assert result["answer"] == "echo me"
+    assert result["session_after"] is True
+
+
+def test_a_failed_reply_is_a_failure_with_its_exception_and_ends_the_task(
+    silent: Emulator,
+) -> None:
+    result = run_case("failed_reply", silent.endpoint_url)
+    reply = [e for e in result["events"] if e["name"] == "reply"]
+    assert len(reply) == 1
+    assert reply[0]["exception"] == "TimeoutError"
+    assert "no matching answer within 0.3 s" in reply[0]["message"]
+    assert reply[0]["time"] >= 300
+    assert result["raised"] == {
+        "type": "ChatStepFailed",
+        "cause": "TimeoutError",
+        "message": "reply failed: TimeoutError: no matching answer within 0.3 s",
+    }
+    assert result["open"] == 0  # on_stop closed the session
+    assert silent.contact(silent.contact_ids()[0])["State"] == "ENDED"
+
+
+def test_a_step_without_a_chat_is_a_reported_failure(echo: Emulator) -> None:
+    result = run_case("no_chat", echo.endpoint_url)
+    assert result["events"] == [{
+        "type": "chat", "name": "no_chat", "time": 0.0, "length": 0,
+        "exception": "ConnectionError", "message": "no chat: call connect() first",
+    }]
+    assert result["raised"] == "no chat: call connect() first"
+
+
+def test_a_failing_chat_starter_is_a_start_chat_failure(echo: Emulator) -> None:
+    result = run_case("failed_connect", echo.endpoint_url)
+    assert [(e["name"], e["exception"]) for e in result["events"]] == [
+        ("start_chat", "RuntimeError")
+    ]
+    assert result["raised"] == "start_chat failed: RuntimeError: the backend is down"
+    assert result["session"] is True
+
+
+def test_a_reconnect_is_its_own_entry(echo: Emulator) -> None:
+    result = run_case("reconnect", echo.endpoint_url)
+    names = [e["name"] for e in result["events"]]
+    assert names.count("reconnect") == 1
+    assert names[-1] == "reply"
+    assert all(e["exception"] is None for e in result["events"])
+
+
+def test_users_in_one_gevent_process_progress_while_one_callback_is_slow(
+    echo: Emulator,
+) -> None:
+    result = run_case("slow_callback", echo.endpoint_url)
+    assert result["patched"] is True
+    assert result["failures"] == []
+    assert result["rounds_each"] == [5] * result["users"]
+    # The 19 other users finished 5 round trips each while the slow callback (2 s per item)
+    # still held its own session, and no greenlet held the hub for 0.1 s or more.
+    assert result["slow_send_done_after_s"] >= 2.0
+    assert result["fast_done_after_s"] < result["slow_send_done_after_s"]
+    assert result["fast_done_after_s"] < 1.9
+    assert result["hub_blocked"] == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,9 +17,11 @@ from aiohttp import web
 
 from connect_chat.emulator import items as it
 from connect_chat.emulator import operations as ops
+from connect_chat.emulator.behaviour import Behaviour
 from connect_chat.emulator.calls import CallLog, CallRecord
 from connect_chat.emulator.errors import ApiError
 from connect_chat.emulator.faults import DEFAULT_REORDER_HOLD, Faults
+from connect_chat.emulator.guard import read_body
 from connect_chat.emulator.state import Attachment, Participant, State, new_token
 from connect_chat.enums import ContentType
 
@@ -100,6 +103,23 @@ class Control:
             "State": "ENDED" if contact.ended else "ACTIVE",
             "Transcript": self.transcript(contact_id),
         }
+
+    def contacts(self) -> list[dict[str, Any]]:
+        """Every contact kept, oldest first: id, state, customer, open sockets, item count."""
+        return [
+            {
+                "ContactId": contact.contact_id,
+                "State": "ENDED" if contact.ended else "ACTIVE",
+                "CustomerParticipantId": contact.customer.participant_id,
+                "CustomerDisplayName": contact.customer.display_name,
+                "AgentParticipantId": contact.agent.participant_id
+                if contact.agent is not None and not contact.agent.left
+                else None,
+                "WebSockets": sum(1 for s in contact.sockets if s.subscribed),
+                "Items": len(contact.items),
+            }
+            for contact in self.state.contacts.values()
+        ]
 
     def transcript(self, contact_id: str) -> list[dict[str, Any]]:
         contact = self.state.contact(contact_id)
@@ -307,7 +327,7 @@ class Control:
             participant_id=None,
             display_name=None,
             participant_role="SYSTEM",
-            store=False,
+            store=None,  # live-only unless transcript_events="all"
         )
         return session_id
 
@@ -322,13 +342,24 @@ def _id_time(item: dict[str, Any]) -> dict[str, Any]:
 class ControlRoutes:
     """The HTTP form of the control API (``/emulator/...``, JSON, capitalised keys)."""
 
-    def __init__(self, control: Control, faults: Faults, calls: CallLog) -> None:
+    def __init__(
+        self,
+        control: Control,
+        faults: Faults,
+        calls: CallLog,
+        *,
+        behaviour: Callable[[], Behaviour],
+        set_behaviour: Callable[[dict[str, Any]], Behaviour],
+    ) -> None:
         self.control = control
         self.faults = faults
         self.calls = calls
+        self._behaviour = behaviour
+        self._set_behaviour = set_behaviour
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
+        r.add_get("/emulator/contacts", self._wrap(self.list_contacts))
         r.add_post("/emulator/contacts", self._wrap(self.start_chat))
         r.add_get("/emulator/contacts/{cid}", self._wrap(self.get_contact))
         r.add_post("/emulator/contacts/{cid}/end", self._wrap(self.end))
@@ -342,16 +373,19 @@ class ControlRoutes:
         r.add_post("/emulator/faults", self._wrap(self.fault))
         r.add_get("/emulator/calls", self._wrap(self.list_calls))
         r.add_delete("/emulator/calls", self._wrap(self.clear_calls))
+        r.add_get("/emulator/behaviour", self._wrap(self.get_behaviour))
+        r.add_post("/emulator/behaviour", self._wrap(self.post_behaviour))
 
-    @staticmethod
-    def _wrap(fn: Any) -> Any:
+    def _wrap(self, fn: Any) -> Any:
         async def handler(request: web.Request) -> web.Response:
-            raw = await request.read()
+            raw = await read_body(request, self.control.state.settings.request_timeout)
             try:
                 body = json.loads(raw) if raw.strip() else {}
                 if not isinstance(body, dict):
                     raise ValueError("the body must be a JSON object")
                 answer = fn(request.match_info.get("cid"), body, request)
+            except RecursionError:
+                return web.json_response({"message": "the body is nested too deeply"}, status=400)
             except KeyError as err:
                 return web.json_response(
                     {"message": str(err.args[0] if err.args else err)}, status=404
@@ -370,6 +404,21 @@ class ControlRoutes:
             body.get("ChatDurationInMinutes"),
             body.get("PersistentChat"),
         )
+
+    def list_contacts(
+        self, _cid: str | None, _b: dict[str, Any], _r: web.Request
+    ) -> dict[str, Any]:
+        return {"Contacts": self.control.contacts()}
+
+    def get_behaviour(
+        self, _cid: str | None, _b: dict[str, Any], _r: web.Request
+    ) -> dict[str, Any]:
+        return self._behaviour().to_mapping()
+
+    def post_behaviour(
+        self, _cid: str | None, body: dict[str, Any], _r: web.Request
+    ) -> dict[str, Any]:
+        return self._set_behaviour(body).to_mapping()
 
     def get_contact(self, cid: str, _b: dict[str, Any], _r: web.Request) -> dict[str, Any]:
         return self.control.contact_view(cid)

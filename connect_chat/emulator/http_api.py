@@ -21,6 +21,7 @@ from connect_chat.emulator import operations as ops
 from connect_chat.emulator.calls import CallLog, CallRecord
 from connect_chat.emulator.errors import ApiError, validation
 from connect_chat.emulator.faults import Faults
+from connect_chat.emulator.guard import read_body
 from connect_chat.emulator.state import Participant, State
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
+    except RecursionError:  # nested deeper than the parser goes: still a client error
+        raise validation("The request body is nested too deeply") from None
     except ValueError:
         raise validation("The request body is not valid JSON") from None
     if not isinstance(body, dict):
@@ -160,7 +163,7 @@ class RestApi:
         participant = self.state.identify(token)
         contact_id = participant.contact_id if participant else None
         body: dict[str, Any] = {}
-        raw = await request.read()  # the whole request is in before any latency
+        raw = await read_body(request, self.state.settings.request_timeout)  # before latency
         await self._latency(operation, contact_id)
         try:
             body = _parse_body(raw)
@@ -187,7 +190,11 @@ class RestApi:
             def action(body: dict[str, Any], who: Participant | None) -> dict[str, Any]:
                 client_token = body.get("ClientToken")
                 ct = client_token if isinstance(client_token, str) else None
-                if who is not None and operation in REPLAYABLE:
+                replay_allowed = not (
+                    operation == "DisconnectParticipant"
+                    and self.state.settings.behaviour.disconnect_replay == "403"
+                )
+                if who is not None and operation in REPLAYABLE and replay_allowed:
                     replay = self.state.replayed(who.participant_id, operation, ct, body)
                     if replay is not None:
                         return replay
@@ -223,7 +230,7 @@ class RestApi:
     async def start_chat_contact(self, request: web.Request) -> web.Response:
         body: dict[str, Any] = {}
         operation = "StartChatContact"
-        raw = await request.read()
+        raw = await read_body(request, self.state.settings.request_timeout)
         await self._latency(operation, None)
         try:
             body = _parse_body(raw)
@@ -252,7 +259,7 @@ class RestApi:
         return web.Response(status=status, text=xml, content_type="application/xml")
 
     async def upload(self, request: web.Request) -> web.Response:
-        data = await request.read()
+        data = await read_body(request, self.state.settings.request_timeout)
         attachment = self.state.attachments.get(request.match_info["id"])
         participant = None
         if attachment is not None:

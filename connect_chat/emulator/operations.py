@@ -236,7 +236,7 @@ def _receipt_target(content: str | None) -> str:
         raise validation("Content is required for message receipts")
     try:
         data = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise validation('Content of a receipt must be JSON like {"messageId": "..."}') from None
     message_id = data.get("messageId") if isinstance(data, dict) else None
     if not isinstance(message_id, str) or not message_id:
@@ -265,6 +265,8 @@ def get_transcript(state: State, participant: Participant, body: dict[str, Any])
         max_results=10 if max_results is None else max_results,
         start=start,
         next_token=next_token,
+        include_start=state.settings.behaviour.forward_includes_start,
+        token_when_empty=state.settings.behaviour.max_results_zero == "empty_with_token",
     )
     out: dict[str, Any] = {
         "InitialContactId": contact.initial_contact_id,
@@ -489,6 +491,6 @@ def cancel_participant_authentication(
         participant_id=None,
         display_name=None,
         participant_role="SYSTEM",
-        store=False,
+        store=None,  # live-only unless transcript_events="all"
     )
     return {}

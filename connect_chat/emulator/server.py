@@ -8,22 +8,27 @@ control API hops onto it and waits for the answer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from connect_chat.emulator.agent import AgentHandle
+from connect_chat.emulator.behaviour import Behaviour, resolve
 from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS, CallLog, CallRecord
 from connect_chat.emulator.control import Control, ControlRoutes
 from connect_chat.emulator.faults import Faults, valid_close_code
+from connect_chat.emulator.guard import Guard
 from connect_chat.emulator.http_api import RestApi
 from connect_chat.emulator.settings import (
     ALL_MESSAGE_TYPES,
     DEFAULT_MAX_ENDED_CONTACTS,
+    DEFAULT_MAX_SOCKET_QUEUE,
+    DEFAULT_REQUEST_TIMEOUT,
     Settings,
 )
 from connect_chat.emulator.state import State
@@ -45,25 +50,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-@web.middleware
-async def _cors(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Browser front ends call ACPS cross-origin: answer preflights, expose the AWS headers."""
-    if request.method == "OPTIONS":
-        response: web.StreamResponse = web.Response(status=200)
-    else:
-        response = await handler(request)
-    if not response.prepared:
-        response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-            "Access-Control-Request-Headers", "*"
-        )
-        response.headers["Access-Control-Expose-Headers"] = "x-amzn-RequestId, x-amzn-ErrorType"
-    return response
 
 
 class Emulator:
@@ -102,6 +88,10 @@ class Emulator:
         socket_lifetime_close_code: int = 1001,
         max_call_records: int = DEFAULT_MAX_RECORDS,
         max_ended_contacts: int = DEFAULT_MAX_ENDED_CONTACTS,
+        behaviour: Behaviour | str | None = None,
+        control_allowed_origins: Iterable[str] = (),
+        max_socket_queue: int = DEFAULT_MAX_SOCKET_QUEUE,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
         if agent not in (None, "echo"):
             raise ValueError("agent must be None or 'echo'")
@@ -128,6 +118,15 @@ class Emulator:
             raise ValueError("max_call_records must be >= 1")
         if max_ended_contacts < 1:
             raise ValueError("max_ended_contacts must be >= 1")
+        if max_socket_queue < 1:
+            raise ValueError("max_socket_queue must be >= 1")
+        if request_timeout <= 0:
+            raise ValueError("request_timeout must be positive")
+        origins = (
+            [control_allowed_origins]
+            if isinstance(control_allowed_origins, str)
+            else list(control_allowed_origins)
+        )
         self.host = host
         self._requested_port = port
         self.settings = Settings(
@@ -154,7 +153,12 @@ class Emulator:
             socket_lifetime_close_code=socket_lifetime_close_code,
             max_call_records=max_call_records,
             max_ended_contacts=max_ended_contacts,
+            behaviour=resolve(behaviour),
+            control_allowed_origins=frozenset(o.rstrip("/") for o in origins),
+            max_socket_queue=max_socket_queue,
+            request_timeout=request_timeout,
         )
+        self._behaviour_lock = threading.Lock()
         self._calls = CallLog(max_call_records)
         self.faults = Faults(
             self._drop_sockets, self._expire_tokens, self._close_sockets, self._release_delayed
@@ -244,13 +248,29 @@ class Emulator:
         self._state = state
         self._control = Control(state, self._calls)
         self._sockets = SocketServer(state, self.faults)
+        guard = Guard(self.host, lambda: state.settings.control_allowed_origins)
         app = web.Application(
-            middlewares=[_cors], client_max_size=self.settings.max_attachment_bytes + 1024 * 1024
+            middlewares=guard.middlewares,
+            client_max_size=self.settings.max_attachment_bytes + 1024 * 1024,
         )
         RestApi(state, self.faults, self._calls).add_routes(app)
         self._sockets.add_routes(app)
-        ControlRoutes(self._control, self.faults, self._calls).add_routes(app)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        ControlRoutes(
+            self._control,
+            self.faults,
+            self._calls,
+            behaviour=lambda: self.behaviour,
+            set_behaviour=self._set_behaviour_from_http,
+        ).add_routes(app)
+        # keepalive_timeout also bounds a connection whose request line/headers never finish
+        # (aiohttp closes a connection idle in the parser); bodies: Guard.read_body.
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=2.0,
+            keepalive_timeout=self.settings.request_timeout,
+        )
         await runner.setup()
         self._runner = runner
         site = web.TCPSite(runner, self.host, self._requested_port, backlog=1024)
@@ -333,6 +353,47 @@ class Emulator:
             raise RuntimeError("the emulator is not running")
         return self._state
 
+    # --- behaviour ---------------------------------------------------------------------------
+    @property
+    def behaviour(self) -> Behaviour:
+        """The current answers to what the service reference leaves open."""
+        return self.settings.behaviour
+
+    def set_behaviour(
+        self, behaviour: Behaviour | str | None = None, **changes: object
+    ) -> Behaviour:
+        """Switch behaviour at run time: ``behaviour`` (a Behaviour or a profile name; ``None``:
+        keep the current one) with ``changes`` (knob=value) applied. Takes effect for the
+        requests and frames handled after it returns; safe from any thread (the change is
+        made on the server's loop, in order with requests). Returns the new behaviour;
+        ``ValueError`` for an unknown knob or value (nothing changes then)."""
+        base = None if behaviour is None else resolve(behaviour)
+
+        def change() -> Behaviour:
+            current = self._state.settings if self._state is not None else self.settings
+            new = Behaviour.from_mapping(changes, base or current.behaviour)
+            settings = dataclasses.replace(current, behaviour=new)
+            if self._state is not None:
+                self._state.settings = settings
+            self.settings = settings
+            return new
+
+        if self._loop is not None and self._state is not None:
+            new = self._on_loop(change)  # the loop serialises changes (and HTTP ones)
+        else:
+            with self._behaviour_lock:
+                new = change()
+        logger.info("emulator behaviour: %s", new.to_mapping())
+        return new
+
+    def _set_behaviour_from_http(self, body: dict[str, Any]) -> Behaviour:
+        """``POST /emulator/behaviour``: knobs (and an optional ``Profile``) as JSON."""
+        changes = dict(body)
+        name = changes.pop("Profile", None)
+        if name is not None and not isinstance(name, str):
+            raise ValueError("Profile must be a profile name")
+        return self.set_behaviour(name, **changes)
+
     # --- control API -------------------------------------------------------------------------
     def start_chat(
         self,
@@ -377,6 +438,11 @@ class Emulator:
     def contact(self, contact_id: str) -> dict[str, Any]:
         """``{"ContactId", "State": "ACTIVE"|"ENDED", "Transcript": [...]}``."""
         return self._run(lambda c: c.contact_view(contact_id))
+
+    def contacts(self) -> list[dict[str, Any]]:
+        """Every contact kept, oldest first: ``{"ContactId", "State", "CustomerParticipantId",
+        "CustomerDisplayName", "AgentParticipantId", "WebSockets", "Items"}``."""
+        return self._run(lambda c: c.contacts())
 
     def contact_ids(self) -> list[str]:
         return self._on_loop(lambda: list(self._require_state().contacts))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from connect_chat.emulator.behaviour import Behaviour
 from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS
 from connect_chat.enums import ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, ContentType
 
@@ -21,6 +22,12 @@ ALL_MESSAGE_TYPES: frozenset[str] = frozenset(
 
 #: How many ended contacts an emulator keeps by default (a long-running one stays bounded).
 DEFAULT_MAX_ENDED_CONTACTS = 1000
+
+#: Frames waiting for one WebSocket client before the server gives up on it.
+DEFAULT_MAX_SOCKET_QUEUE = 1000
+
+#: Seconds a client has to send a whole request (headers and body); also the idle keep-alive.
+DEFAULT_REQUEST_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -51,3 +58,14 @@ class Settings:
     max_call_records: int = DEFAULT_MAX_RECORDS
     #: Ended contacts kept (transcripts, tokens, attachments); the oldest ended goes first.
     max_ended_contacts: int = DEFAULT_MAX_ENDED_CONTACTS
+    #: What the emulator does where the service reference leaves it open (behaviour.py).
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    #: Origins (``scheme://host[:port]``) besides the emulator's own that may drive the
+    #: control API (``/emulator/...``) from a browser.
+    control_allowed_origins: frozenset[str] = frozenset()
+    #: Frames queued for one chat WebSocket before the server closes it with 1008 (a client
+    #: that sends but never reads).
+    max_socket_queue: int = DEFAULT_MAX_SOCKET_QUEUE
+    #: A request not fully received this long after its connection went idle is dropped
+    #: (headers) or answered 408 (body); idle keep-alive connections close after it too.
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT

@@ -8,6 +8,7 @@ import sys
 import threading
 from types import FrameType
 
+from connect_chat.emulator.behaviour import PROFILES, Behaviour, knobs, parse_assignment, profile
 from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS
 from connect_chat.emulator.server import Emulator
 from connect_chat.emulator.settings import DEFAULT_MAX_ENDED_CONTACTS
@@ -69,7 +70,38 @@ def build_parser(prog: str = "python -m connect_chat.emulator") -> argparse.Argu
         help="ended chats kept; the oldest ended is forgotten first "
         f"(default {DEFAULT_MAX_ENDED_CONTACTS})",
     )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=None,
+        help="behaviour profile where the service reference leaves things open "
+        "(default: 'default')",
+    )
+    parser.add_argument(
+        "--behaviour",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        type=_assignment,
+        help="set one behaviour knob (repeatable; applied after --profile), e.g. "
+        f"socket_drop=1011. Knobs: {', '.join(knobs())}",
+    )
+    parser.add_argument(
+        "--control-allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also let this browser origin (e.g. http://localhost:3000) drive the control "
+        "API /emulator/... (repeatable)",
+    )
     return parser
+
+
+def _assignment(text: str) -> tuple[str, object]:
+    try:
+        return parse_assignment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def emulator_from_args(args: argparse.Namespace) -> Emulator:
@@ -85,6 +117,8 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         socket_lifetime_close_code=args.socket_lifetime_close_code,
         max_call_records=args.max_call_records,
         max_ended_contacts=args.max_ended_contacts,
+        behaviour=Behaviour.from_mapping(dict(args.behaviour), profile(args.profile or "default")),
+        control_allowed_origins=args.control_allow_origin,
     )
 
 

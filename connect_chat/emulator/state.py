@@ -75,6 +75,8 @@ class ConnectionToken:
 class WebSocketTicket:
     participant: Participant
     expires_at: float
+    #: Opened once already (refused again when ``reuse_websocket_url`` is off).
+    used: bool = False
 
 
 @dataclass(eq=False)
@@ -128,6 +130,8 @@ class Contact:
     auth_sessions: set[str] = field(default_factory=set)
     attachment_count: int = 0
     held: HeldFrame | None = None
+    #: The customer's participant.joined is in the transcript (``customer_joined_at``).
+    customer_joined_stored: bool = False
 
 
 def new_token(prefix: str, size: int = 48) -> str:
@@ -252,7 +256,11 @@ class State:
         self.contacts[contact_id] = contact
         if source_contact_id is not None:
             self._rehydrate(contact, self.contacts[source_contact_id], rehydration_type)
-        self.publish(contact, self._participant_event(contact, ContentType.JOINED.value, customer))
+        if self.settings.behaviour.customer_joined_at == "start":
+            contact.customer_joined_stored = True
+            self.publish(
+                contact, self._participant_event(contact, ContentType.JOINED.value, customer)
+            )
         if initial_message is not None:
             content_type, content = initial_message
             self.publish(contact, self._message(contact, customer, content_type, content))
@@ -286,12 +294,15 @@ class State:
         contact = self.contacts.get(contact_id)
         if contact is None or contact.ended:
             return
+        announce_left = self.settings.behaviour.left_before_ended
         for participant in list(contact.participants.values()):
             if participant.role != "CUSTOMER" and not participant.left:
                 participant.left = True
-                self.publish(
-                    contact, self._participant_event(contact, ContentType.LEFT.value, participant)
-                )
+                if announce_left:
+                    self.publish(
+                        contact,
+                        self._participant_event(contact, ContentType.LEFT.value, participant),
+                    )
         ended = it.participant_item(
             ms=it.now_ms(),
             item_type="EVENT",
@@ -447,7 +458,11 @@ class State:
         (``push_delay`` seconds later when positive)."""
         if store is None:
             store = item["Type"] in ("MESSAGE", "ATTACHMENT") or (
-                item["Type"] == "EVENT" and item["ContentType"] in STORED_EVENTS
+                item["Type"] == "EVENT"
+                and (
+                    self.settings.behaviour.transcript_events == "all"
+                    or item["ContentType"] in STORED_EVENTS
+                )
             )
         if store:
             contact.items.append(item)
@@ -531,13 +546,20 @@ class State:
             return
         contact.customer_subscribed = True
         self._arm_idle(contact)  # the idle timer runs once the customer is connected
-        for item in contact.items:
-            if (
-                item["ContentType"] == ContentType.JOINED.value
-                and item.get("ParticipantId") == contact.customer.participant_id
-            ):
-                self.push(contact, item)
-                break
+        if not contact.customer_joined_stored:  # customer_joined_at="subscribe"
+            contact.customer_joined_stored = True
+            self.publish(
+                contact,
+                self._participant_event(contact, ContentType.JOINED.value, contact.customer),
+            )
+        else:  # stored at the start: replayed to the first subscribed socket
+            for item in contact.items:
+                if (
+                    item["ContentType"] == ContentType.JOINED.value
+                    and item.get("ParticipantId") == contact.customer.participant_id
+                ):
+                    self.push(contact, item)
+                    break
         if contact.rehydrated_from is not None:
             self.publish(
                 contact,
@@ -583,16 +605,19 @@ class State:
     def typing(self, contact: Contact, who: Participant) -> dict[str, Any]:
         item = self._participant_event(contact, ContentType.TYPING.value, who)
         exclude = None if self.settings.echo_typing_to_sender else who.participant_id
-        return self.publish(contact, item, store=False, exclude=exclude)
+        return self.publish(contact, item, exclude=exclude)
 
     def receipt(
         self, contact: Contact, reader: Participant, message_id: str, read: bool
     ) -> dict[str, Any] | None:
         """Record a read/delivered receipt and push a MESSAGEMETADATA item (None if no change)."""
+        behaviour = self.settings.behaviour
         message = contact.by_id.get(message_id)
         if message is None or message["Type"] not in ("MESSAGE", "ATTACHMENT"):
             raise validation(f"Message {message_id} was not found in this chat")
-        if message.get("ParticipantId") == reader.participant_id:
+        if message.get("ParticipantId") == reader.participant_id and not (
+            behaviour.record_own_receipts
+        ):
             return None
         stamps = contact.receipts.setdefault(message_id, {}).setdefault(reader.participant_id, {})
         now = it.iso_ms(it.now_ms())
@@ -603,16 +628,20 @@ class State:
         if read and "ReadTimestamp" not in stamps:
             stamps["ReadTimestamp"] = now
             changed = True
-        if not changed:
+        if not changed and not behaviour.rebroadcast_unchanged_receipts:
             return None
+        receipts = self.receipt_list(contact, message_id)
+        if behaviour.receipts_recipients == "sender":
+            receipts = [r for r in receipts if r["RecipientParticipantId"] == reader.participant_id]
         item = it.metadata_item(
             ms=it.now_ms(),
             message_id=message_id,
-            receipts=self.receipt_list(contact, message_id),
+            receipts=receipts,
             initial_contact_id=contact.initial_contact_id,
             contact_id=contact.contact_id,
         )
-        self.push(contact, item)
+        # Stored only under transcript_events="all" (a MESSAGEMETADATA item in GetTranscript).
+        self.publish(contact, item, store=behaviour.transcript_events == "all")
         return item
 
     def receipt_list(self, contact: Contact, message_id: str) -> list[dict[str, str]]:
@@ -706,7 +735,7 @@ class State:
         if content_type == ContentType.AUTHENTICATION_INITIATED.value and content:
             try:
                 session_id = json.loads(content).get("SessionId")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 session_id = None
             if isinstance(session_id, str):
                 contact.auth_sessions.add(session_id)
@@ -735,10 +764,15 @@ class State:
             contact.sockets.discard(sock)
 
     def drop_sockets(self, contact_id: str | None) -> int:
+        """Drop sockets as ``socket_drop`` says: a TCP abort, or a close frame with its code."""
+        how = self.settings.behaviour.socket_drop
         count = 0
         for contact in self._selected(contact_id):
             for sock in list(contact.sockets):
-                sock.abort()
+                if how == "abort":
+                    sock.abort()
+                else:
+                    sock.close(int(how))
                 contact.sockets.discard(sock)
                 count += 1
         return count

@@ -4,7 +4,10 @@ Also where the socket faults act (refused upgrades, ping errors, silence) and wh
 is closed once it reaches ``max_socket_lifetime``.
 
 One :class:`ChatSocket` per open connection. Frames for the client go through a queue drained
-by one writer task, so items reach each socket in publication order.
+by one writer task, so items reach each socket in publication order. The queue is bounded
+(``max_socket_queue``): a client that keeps sending (heartbeats) but never reads would grow it
+without end, so on overflow the socket is closed with 1008 (policy violation) and, if that
+close frame cannot get through either, aborted a second later.
 """
 
 from __future__ import annotations
@@ -26,13 +29,15 @@ logger = logging.getLogger(__name__)
 _decoder = json.JSONDecoder()
 _HEARTBEAT = json.dumps({"topic": "aws/heartbeat"})
 _PING_OK = json.dumps({"topic": "aws/ping", "statusCode": 200, "statusContent": "OK"})
+#: The largest client frame read (clients send small control frames; a subscribe is ~60 B).
+_MAX_CLIENT_FRAME = 64 * 1024
 
 
 def parse_client_frame(text: str) -> dict[str, Any] | None:
     """A client frame as a dict, tolerating trailing characters (iOS sends a stray ``)``)."""
     try:
         value, _ = _decoder.raw_decode(text.strip())
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
@@ -41,17 +46,42 @@ class ChatSocket:
     """An open chat WebSocket of one participant (the state's ``Subscriber``)."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, request: web.Request, contact_id: str, participant_id: str
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        contact_id: str,
+        participant_id: str,
+        max_queue: int = 1000,
     ) -> None:
         self.ws = ws
         self.request = request
         self.contact_id = contact_id
         self.participant_id = participant_id
         self.subscribed = False
+        self.max_queue = max_queue
+        self.overflowed = False
         self.queue: asyncio.Queue[str | int] = asyncio.Queue()
 
     def deliver(self, frame: str) -> None:
+        if self.overflowed:
+            return
+        if self.queue.qsize() >= self.max_queue:
+            self._overflow()
+            return
         self.queue.put_nowait(frame)
+
+    def _overflow(self) -> None:
+        """The client does not read: drop what is queued, close with 1008, abort if stuck."""
+        self.overflowed = True
+        logger.warning(
+            "closing a chat WebSocket of contact %s: %d frames unread",
+            self.contact_id,
+            self.queue.qsize(),
+        )
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(1008)
+        asyncio.get_running_loop().call_later(1.0, self.abort)
 
     def close(self, code: int) -> None:
         """Close cleanly with ``code`` after the frames already queued."""
@@ -95,13 +125,24 @@ class SocketServer:
             return web.Response(status=refusal, text="Injected fault: upgrade refused")
         if ticket is None or time.time() >= ticket.expires_at:
             return web.Response(status=403, text="Forbidden")
+        if ticket.used and not self.state.settings.behaviour.reuse_websocket_url:
+            return web.Response(status=403, text="Forbidden")
         participant = ticket.participant
         contact = self.state.contacts.get(participant.contact_id)
         if contact is None or contact.ended or participant.left:
             return web.Response(status=403, text="Forbidden")
-        ws = web.WebSocketResponse(autoping=True, compress=False, timeout=1.0)
+        ticket.used = True
+        ws = web.WebSocketResponse(
+            autoping=True, compress=False, timeout=1.0, max_msg_size=_MAX_CLIENT_FRAME
+        )
         await ws.prepare(request)
-        sock = ChatSocket(ws, request, contact.contact_id, participant.participant_id)
+        sock = ChatSocket(
+            ws,
+            request,
+            contact.contact_id,
+            participant.participant_id,
+            self.state.settings.max_socket_queue,
+        )
         self.sockets.add(sock)
         self.state.add_socket(sock)
         loop = asyncio.get_running_loop()
@@ -134,18 +175,20 @@ class SocketServer:
             logger.debug("ignoring a client frame that is not a JSON object")
             return
         topic = frame.get("topic")
+        behaviour = self.state.settings.behaviour
         if topic == "aws/subscribe":
             content = frame.get("content")
             topics = content.get("topics") if isinstance(content, dict) else None
             if isinstance(topics, list) and "aws/chat" in topics:
-                sock.deliver(
-                    json.dumps(
-                        {
-                            "topic": "aws/subscribe",
-                            "content": {"status": "success", "topics": ["aws/chat"]},
-                        }
+                if behaviour.answer_subscribe:
+                    sock.deliver(
+                        json.dumps(
+                            {
+                                "topic": "aws/subscribe",
+                                "content": {"status": "success", "topics": ["aws/chat"]},
+                            }
+                        )
                     )
-                )
                 if not sock.subscribed:
                     sock.subscribed = True
                     self.state.on_subscribed(sock)
@@ -160,6 +203,9 @@ class SocketServer:
                     )
                 )
         elif topic == "aws/unsubscribe":
+            if not behaviour.honour_unsubscribe:
+                logger.debug("ignoring aws/unsubscribe (honour_unsubscribe is off)")
+                return
             sock.subscribed = False
             sock.deliver(
                 json.dumps(

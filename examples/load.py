@@ -1,146 +1,70 @@
-"""Open many chats at once and measure message round trips: a load script.
+"""One-command load test on one machine: a thin wrapper around Locust and examples/locustfile.py.
 
-Each chat is a real ``ChatSession`` (its own WebSocket and two threads) that sends messages to
-an echo agent and waits for each echo. Against the embedded emulator by default::
+Locust is the load engine (``pip install 'connect-chat[locust]'``); this script only starts an
+embedded emulator with an echo agent when no ``--endpoint-url`` is given, then runs::
 
-    python examples/load.py --chats 50 --messages 5
+    locust -f examples/locustfile.py --headless -u USERS -r RATE -t TIME --host URL
 
-or against a standalone emulator started with an echo agent
-(``connect-chat emulator --port 8000 --agent echo``)::
+and exits with Locust's status (1 if any step failed). Examples::
 
-    python examples/load.py --endpoint-url http://127.0.0.1:8000
+    python examples/load.py --users 50 --run-time 30s
+    python examples/load.py --endpoint-url http://127.0.0.1:8000 --users 200 --processes 2
 
-Prints one summary: chats that worked, round-trip latency percentiles, wall time. Exits 1 if
-any chat failed. Do not point it at a production Amazon Connect instance.
+Arguments after ``--`` go to Locust as they are (``-- --csv out --html report.html``). For
+more machines, the web UI or real instances, see docs/load-testing.md. Never point it at a
+production Amazon Connect instance.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from contextlib import ExitStack
+from pathlib import Path
 
-import attrs
-
-from connect_chat import (
-    ChatDetails,
-    ChatSession,
-    ContentType,
-    GlobalConfig,
-    Message,
-    TranscriptItem,
-)
-from connect_chat.errors import ConnectChatError
+LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
 
 
-@attrs.define
-class ChatResult:
-    """One chat's outcome: round-trip times in seconds, or the error that stopped it."""
-
-    round_trips: list[float] = attrs.field(factory=list)
-    error: str | None = None
-
-
-def echo_of(text: str) -> Callable[[TranscriptItem], bool]:
-    """Matches the agent's echo of ``text``."""
-    return lambda item: (
-        isinstance(item, Message) and item.participant == "AGENT" and item.text == text
-    )
-
-
-def run_chat(
-    start_chat: Callable[[], ChatDetails], endpoint_url: str, messages: int, timeout: float
-) -> ChatResult:
-    result = ChatResult()
-    try:
-        details = start_chat()
-        with ChatSession(GlobalConfig(endpoint_url=endpoint_url)) as session:
-            session.connect(details)
-            for number in range(messages):
-                text = f"load message {number}"
-                started = time.monotonic()
-                session.send_message(ContentType.PLAIN_TEXT, text)
-                session.wait_for(echo_of(text), timeout=timeout)
-                result.round_trips.append(time.monotonic() - started)
-    except (ConnectChatError, TimeoutError) as error:
-        result.error = f"{type(error).__name__}: {error}"
-    return result
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
+def locust_command(args: argparse.Namespace, host: str, extra: Sequence[str]) -> list[str]:
+    """The ``locust`` command line for these options."""
+    command = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "-u", str(args.users), "-r", str(args.spawn_rate or args.users), "-t", args.run_time,
+        "--host", host, "--think-time", str(args.think_time),
+        "--reply-timeout", str(args.reply_timeout), "--only-summary",
+    ]
+    if args.processes > 1:
+        command += ["--processes", str(args.processes)]
+    return command + list(extra)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        extra = argv[argv.index("--") + 1:]
+        argv = argv[: argv.index("--")]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chats", type=int, default=20, help="chats to open (default 20)")
-    parser.add_argument("--messages", type=int, default=5, help="messages per chat (default 5)")
-    parser.add_argument("--concurrency", type=int, default=None,
-                        help="chats open at the same time (default: all)")
-    parser.add_argument("--endpoint-url", help="a standalone emulator with an echo agent")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait per echo")
+    parser.add_argument("--users", type=int, default=20, help="concurrent chats (default 20)")
+    parser.add_argument("--spawn-rate", type=float, help="users started per second (default: all)")
+    parser.add_argument("--run-time", default="30s", help="how long (default 30s)")
+    parser.add_argument("--processes", type=int, default=1, help="Locust worker processes")
+    parser.add_argument("--think-time", type=float, default=0.5, help="seconds between steps")
+    parser.add_argument("--reply-timeout", type=float, default=30.0,
+                        help="seconds to wait for an answer before the step fails")
+    parser.add_argument("--endpoint-url", help="a running emulator with an echo agent")
     args = parser.parse_args(argv)
-    if args.chats < 1 or args.messages < 0:
-        parser.error("--chats must be at least 1 and --messages at least 0")
-    concurrency = args.concurrency or args.chats
-
+    if args.users < 1:
+        parser.error("--users must be at least 1")
     with ExitStack() as stack:
-        if args.endpoint_url is None:
+        host = args.endpoint_url
+        if host is None:
             from connect_chat.emulator import Emulator
 
-            emulator = stack.enter_context(Emulator(agent="echo"))
-            endpoint_url = emulator.endpoint_url
-
-            def start_chat() -> ChatDetails:
-                return emulator.start_chat(display_name="Load")
-        else:
-            from connect_chat.cli_contact import start_chat_contact
-
-            endpoint_url = args.endpoint_url
-
-            def start_chat() -> ChatDetails:
-                return start_chat_contact(
-                    instance_id="load", contact_flow_id="load", display_name="Load",
-                    endpoint_url=endpoint_url, emulator_credentials=True,
-                )
-
-        peak_threads = threading.active_count()
-        started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
-            futures = [
-                pool.submit(run_chat, start_chat, endpoint_url, args.messages, args.timeout)
-                for _ in range(args.chats)
-            ]
-            while not all(f.done() for f in futures):
-                peak_threads = max(peak_threads, threading.active_count())
-                time.sleep(0.05)
-            results = [f.result() for f in futures]
-        elapsed = time.monotonic() - started
-
-    failed = [r for r in results if r.error is not None]
-    trips = [t for r in results for t in r.round_trips]
-    print(f"chats: {len(results) - len(failed)} ok, {len(failed)} failed "
-          f"({concurrency} at a time)")
-    print(f"messages: {len(trips)} round trips in {elapsed:.2f} s")
-    if trips:
-        print(
-            "round trip: "
-            f"p50 {percentile(trips, 0.5) * 1000:.1f} ms, "
-            f"p95 {percentile(trips, 0.95) * 1000:.1f} ms, "
-            f"max {max(trips) * 1000:.1f} ms, "
-            f"mean {statistics.fmean(trips) * 1000:.1f} ms"
-        )
-    print(f"peak threads: {peak_threads}")
-    for result in failed[:5]:
-        print(f"failed: {result.error}", file=sys.stderr)
-    return 1 if failed else 0
+            host = stack.enter_context(Emulator(agent="echo")).endpoint_url
+        return subprocess.run(locust_command(args, host, extra), check=False).returncode
 
 
 if __name__ == "__main__":

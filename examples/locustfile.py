@@ -7,7 +7,8 @@ Against a local emulator with an echo agent (the default target)::
 
 Options of this file (after Locust's own): ``--agent-delay S`` (the emulator's agent answers
 S seconds late), ``--flow-delay S`` (StartChatContact, i.e. the contact flow, takes S seconds),
-``--think-time S`` (a customer's pause between steps), ``--attachment-bytes N``. Against a
+``--reply-timeout S`` (a later answer fails the step), ``--think-time S`` (a customer's
+pause between steps), ``--attachment-bytes N``. Against a
 real instance (see docs/load-testing.md first: quotas, cost, never production)::
 
     locust -f examples/locustfile.py --host "" --connect-instance-id ID \\
@@ -40,6 +41,8 @@ def _options(parser: Any) -> None:
                         help="emulator: seconds StartChatContact (the contact flow) takes")
     parser.add_argument("--think-time", type=float, default=1.0, include_in_web_ui=True,
                         help="seconds a customer pauses between steps")
+    parser.add_argument("--reply-timeout", type=float, default=30.0,
+                        help="seconds to wait for an answer before the step fails")
     parser.add_argument("--attachment-bytes", type=int, default=2048,
                         help="size of the text file each customer sends")
     parser.add_argument("--connect-instance-id", default="", help="a real Amazon Connect instance")
@@ -50,6 +53,8 @@ def _options(parser: Any) -> None:
 @events.init.add_listener
 def _configure(environment: Any, **_kwargs: Any) -> None:
     options = environment.parsed_options
+    if options is not None:
+        Customer.reply_timeout = options.reply_timeout
     if options is not None and options.connect_instance_id:
         Customer.chat_starter = StartChatContact.amazon_connect(
             options.connect_instance_id, options.connect_contact_flow_id, options.connect_region

@@ -225,7 +225,8 @@ class TranscriptData:
     previous_transcript_next_token: str | None = attrs.field(default=None, repr=False)
 
     def _repr_html_(self) -> str:
-        return _html_table(self.transcript_list)
+        from connect_chat.html_view import render_chat  # a chat picture, for notebooks
+        return render_chat(self.transcript_list)
 
 
 @attrs.frozen(kw_only=True)
@@ -237,4 +238,5 @@ class TranscriptResponse:
     transcript: Sequence[TranscriptItem] = attrs.field(factory=tuple)
 
     def _repr_html_(self) -> str:
-        return _html_table(self.transcript)
+        from connect_chat.html_view import render_chat  # a chat picture, for notebooks
+        return render_chat(self.transcript)

@@ -22,7 +22,7 @@ from typing import Any, overload
 import attrs
 
 from connect_chat.enums import MessageStatus, ScanDirection
-from connect_chat.models import Message, Metadata, TranscriptItem, _html_table
+from connect_chat.models import Message, Metadata, TranscriptItem
 from connect_chat.parsing import status_rank, time_key
 
 #: Chunk size of the transcript layout (a chunk splits when it reaches twice this).
@@ -90,7 +90,8 @@ class TranscriptView(Sequence[TranscriptItem]):
         return f"TranscriptView({list(self)!r})"
 
     def _repr_html_(self) -> str:
-        return _html_table(self)
+        from connect_chat.html_view import render_chat  # a chat picture, for notebooks
+        return render_chat(self)
 
 
 # Made for every frame: slotted, not frozen (a frozen attrs ``__init__`` costs twice as

@@ -228,7 +228,7 @@ def test_view_renders_html() -> None:
     t = Transcript()
     t.merge(msg(1, text="<b>x</b>"))
     html = t.view()._repr_html_()
-    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<table>" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and 'class="cc-chat"' in html
 
 
 def test_a_live_item_older_than_the_first_page_does_not_hide_the_token() -> None:

@@ -270,6 +270,8 @@ class Emulator:
             handle_signals=False,
             shutdown_timeout=2.0,
             keepalive_timeout=self.settings.request_timeout,
+            # After an early answer (408...), unread body bytes are drained this long at most.
+            lingering_time=self.settings.request_timeout,
         )
         await runner.setup()
         self._runner = runner

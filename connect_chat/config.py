@@ -94,8 +94,15 @@ class GlobalConfig:
     typing_expiry: float = attrs.field(default=12.0, validator=_positive)
     #: Delay before an incoming message's delivered receipt becomes pending (iOS: 3 s).
     delivered_receipt_delay: float = attrs.field(default=3.0, validator=_non_negative)
-    #: MaxResults of the history page loaded on connect and of each gap-fill page.
+    #: MaxResults of the history page loaded on connect.
     transcript_page_size: int = attrs.field(default=30)
+    #: MaxResults of each catch-up page after a reconnect or an inbox overflow (the
+    #: service's maximum by default: fewer calls for a long outage).
+    gap_fill_page_size: int = attrs.field(default=100)
+    #: A catch-up fetches at most this many pages (``gap_fill_page_size`` items each,
+    #: 10,000 by default); missed items older than that are not delivered, and
+    #: ``SessionStats.gap_fills_truncated`` counts it (docs/reliability.md).
+    gap_fill_max_pages: int = attrs.field(default=100)
     #: The socket's read timeout while subscribing and during a refresh hand-over (once
     #: subscribed, the socket thread sleeps until its next heartbeat or refresh deadline).
     socket_poll_interval: float = attrs.field(default=0.2, validator=_positive)
@@ -189,6 +196,16 @@ class GlobalConfig:
     def _check_page_size(self, attribute: attrs.Attribute[int], value: int) -> None:
         if not isinstance(value, int) or not 1 <= value <= 100:
             raise InvalidInputError(f"transcript_page_size must be 1..100, got {value!r}")
+
+    @gap_fill_page_size.validator
+    def _check_gap_page(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if not isinstance(value, int) or not 1 <= value <= 100:
+            raise InvalidInputError(f"gap_fill_page_size must be 1..100, got {value!r}")
+
+    @gap_fill_max_pages.validator
+    def _check_gap_pages(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InvalidInputError(f"gap_fill_max_pages must be an int >= 1, got {value!r}")
 
     @reconnect_backoff_jitter.validator
     def _check_jitter(self, attribute: attrs.Attribute[float], value: float) -> None:

@@ -28,6 +28,8 @@ import attrs
 
 from connect_chat.enums import ContentType, ScanDirection
 from connect_chat.errors import ChatEndedError, ConnectChatError, SessionClosedError
+from connect_chat.gapfill import DEFAULT_MAX_PAGES, catch_up
+from connect_chat.log_limits import RepeatedWarnings
 from connect_chat.models import (
     Event,
     Message,
@@ -85,8 +87,15 @@ _NAMING_EVENTS = frozenset(
 
 _ENDED = ContentType.ENDED.value
 
-#: Gap fill stops after this many pages even if the service keeps offering more.
-MAX_GAP_FILL_PAGES = 100
+
+class _GapMarker:
+    """Queued at an inbox overflow: the frames queued before it are handled, then the gap
+    is filled (live frames are dropped until then, so the walk back stays short)."""
+
+    __slots__ = ()
+
+
+_GAP = _GapMarker()
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,7 +149,8 @@ class SessionStats:
     Nothing here ever leaves the process. Robustness: ``bad_frames`` (frames dropped as
     unusable, each logged), ``bad_history_items`` (unreadable GetTranscript items left out),
     ``inbox_overflows`` (live frames that found the inbox full, recovered by GetTranscript),
-    ``gap_fills`` (GetTranscript catch-ups after a reconnect or an overflow). Activity:
+    ``gap_fills`` (GetTranscript catch-ups after a reconnect or an overflow),
+    ``gap_fills_truncated`` (catch-ups that stopped at ``gap_fill_max_pages``). Activity:
     ``messages_sent`` (SendMessage successes), ``attachments_sent`` (uploads completed),
     ``messages_received`` (new messages and attachments from other participants, live or
     gap-filled), ``reconnects`` (WebSocket re-established), ``retries`` (REST attempts
@@ -157,6 +167,7 @@ class SessionStats:
         "bad_history_items",
         "inbox_overflows",
         "gap_fills",
+        "gap_fills_truncated",
         "messages_sent",
         "attachments_sent",
         "messages_received",
@@ -173,6 +184,7 @@ class SessionStats:
         self.bad_history_items = 0
         self.inbox_overflows = 0
         self.gap_fills = 0
+        self.gap_fills_truncated = 0
         self.messages_sent = 0
         self.attachments_sent = 0
         self.messages_received = 0
@@ -392,8 +404,9 @@ class Dispatcher:
     """The dispatcher thread of one connection of a session.
 
     ``callbacks`` is the object holding the ``on_*`` attributes (the session: they are read
-    at the moment they fire, so they can be changed at any time). ``fetch_forward`` runs a
-    GetTranscript FORWARD page from an item id (gap fill); ``on_active`` / ``on_ended`` let
+    at the moment they fire, so they can be changed at any time). ``fetch_older`` runs one
+    catch-up GetTranscript page (BACKWARD from the newest item, or from a ``NextToken``;
+    see ``gapfill``); ``on_active`` / ``on_ended`` let
     the session track ``is_chat_session_active``.
     """
 
@@ -405,8 +418,8 @@ class Dispatcher:
         transcript: Transcript,
         callbacks: Any,
         subscribers: Subscribers,
-        fetch_forward: Callable[[str], TranscriptPage],
-        fetch_latest: Callable[[], TranscriptPage],
+        fetch_older: Callable[[str | None], TranscriptPage],
+        gap_fill_max_pages: int = DEFAULT_MAX_PAGES,
         on_active: Callable[[], None],
         on_ended: Callable[[], None],
         receipts: ReceiptThrottle | None = None,
@@ -418,6 +431,8 @@ class Dispatcher:
     ) -> None:
         self.inbox = inbox
         self.stats = stats if stats is not None else SessionStats()
+        #: Bad frames are all counted, but a flood of them writes a bounded number of lines.
+        self._warnings = RepeatedWarnings(logger)
         #: The customer's participant id (its own receipts and typing echoes are not "incoming").
         self._own_id = own_participant_id
         self._typing = TypingIndicators[str](typing_expiry)
@@ -431,13 +446,14 @@ class Dispatcher:
         #: Known participants by id (read by other threads; replaced atomically).
         self.participants_view: dict[str, Participant] = {}
         self._on_incoming_message = on_incoming_message
-        self._overflowed = False
+        #: Set by the socket thread at an overflow, cleared by this thread at the marker.
+        self._gap_pending = False
         self._overflow_warned = False
         self.transcript = transcript
         self._callbacks = callbacks
         self._subscribers = subscribers
-        self._fetch_forward = fetch_forward
-        self._fetch_latest = fetch_latest
+        self._fetch_older = fetch_older
+        self._gap_fill_max_pages = gap_fill_max_pages
         self._on_active = on_active
         self._on_ended = on_ended
         self._receipts = receipts
@@ -474,12 +490,16 @@ class Dispatcher:
         if not isinstance(item, (Frame, RawFrame)):  # not a live frame
             self.inbox.put(item)  # never refused, never blocking (see Inbox)
             return
+        if self._gap_pending:  # a catch-up will fetch it (see _GapMarker)
+            self.stats.inbox_overflows += 1
+            return
         try:
             self.inbox.put_nowait(item)
             self._overflow_warned = False
         except queue.Full:
             self.stats.inbox_overflows += 1
-            self._overflowed = True
+            self._gap_pending = True
+            self.inbox.put(_GAP)
             if not self._overflow_warned:
                 self._overflow_warned = True
                 logger.warning(
@@ -561,9 +581,6 @@ class Dispatcher:
                     item = self.inbox.get(timeout=timeout)
                 except queue.Empty:
                     item = None
-                if self._overflowed and self._running:
-                    self._overflowed = False
-                    self._gap_fill()  # before anything newer: nothing missed, nothing twice
                 if item is not None:
                     try:
                         self._handle(item)
@@ -619,7 +636,7 @@ class Dispatcher:
             self._handle_chat(item)
         elif isinstance(item, RawFrame):
             if item.binary:
-                self._bad_frame("a binary frame")
+                self._bad_frame(item.reason or "a binary frame")
             else:
                 self._handle_frame(item.text)
         elif isinstance(item, SocketEvent):
@@ -634,6 +651,12 @@ class Dispatcher:
                     item.done.set()
         elif isinstance(item, Call):
             item.fn()
+        elif item is _GAP:
+            # Everything queued before the overflow is handled: live frames queue again
+            # from here on (a repeat of what the catch-up brings is merged once), and the
+            # catch-up walks back to the newest item held.
+            self._gap_pending = False
+            self._gap_fill()
         elif isinstance(item, EndSession):
             if item.chat_ended:
                 self._end_chat()
@@ -641,7 +664,7 @@ class Dispatcher:
 
     def _bad_frame(self, reason: str) -> None:
         self.stats.bad_frames += 1
-        logger.warning("dropping a malformed frame: %s", reason)
+        self._warnings.warning("bad frame", "dropping a malformed frame: %s", reason)
 
     def _handle_frame(self, text: str) -> None:
         """A frame as text: checked, decoded, then handled as a chat frame."""
@@ -895,45 +918,73 @@ class Dispatcher:
         self._deliver([change] if change is not None else [])
 
     def _gap_fill(self) -> None:
-        """After a reconnect: fetch what was missed, page by page, newest item onwards."""
+        """After a reconnect or an overflow: fetch what was missed (``gapfill.catch_up``)."""
         self.stats.gap_fills += 1
         try:
-            anchor = self.transcript.newest_server_item()
-            if anchor is None:
-                page = self._fetch_latest()
-                self._merge_gap_page(page, ScanDirection.BACKWARD.value)
-                return
-            for _ in range(MAX_GAP_FILL_PAGES):
-                page = self._fetch_forward(anchor.id)
-                self.stats.bad_history_items += page.skipped
-                added = self._merge_gap_page(page, ScanDirection.FORWARD.value)
-                if not page.next_token or not added or not page.items:
-                    return
-                anchor = page.items[-1].item
+            result = catch_up(
+                self._fetch_older_items,
+                _parsed_id,
+                self._holds,
+                self._gap_fill_max_pages,
+            )
         except (ChatEndedError, SessionClosedError):
             return
         except ConnectChatError as exc:
-            logger.warning("gap fill after reconnect failed: %s", exc)
+            logger.warning("catching up on missed chat items failed: %s", exc)
+            return
+        if not result.complete:
+            self.stats.gap_fills_truncated += 1
+            logger.warning(
+                "the catch-up stopped after %d pages (gap_fill_max_pages): older missed "
+                "items were not delivered; get_transcript() still reaches them",
+                result.pages,
+            )
+        self._merge_missed(result.items, result.next_token)
 
-    def _merge_gap_page(self, page: TranscriptPage, direction: str) -> int:
+    def _holds(self, parsed: ParsedItem) -> bool:
+        return parsed.item.id in self.transcript
+
+    def _fetch_older_items(
+        self, next_token: str | None
+    ) -> tuple[tuple[ParsedItem, ...], str | None]:
+        page = self._fetch_older(next_token)
+        self.stats.bad_history_items += page.skipped
+        return page.items, page.next_token
+
+    def _merge_missed(self, missed: list[ParsedItem], next_token: str | None) -> None:
+        """Merge caught-up items, oldest first, and announce each new one like a live item."""
+        stored = [p for p in missed if not p.is_typing]  # an indicator from the past is stale
         changes = self.transcript.merge_page(
-            [self._learn(p.item, live=False) for p in page.items],
-            scan_direction=direction,
-            next_token=page.next_token,
+            [self._learn(p.item, live=False) for p in stored],
+            scan_direction=ScanDirection.BACKWARD.value,
+            next_token=next_token,
         )
         new = [c for c in changes if c.added]
         data = self._publish_view() if changes else None
         for change in new:
             self._incoming(change.item)
+        ended = False
         for change in new:
-            self._fire("on_message_received", change.item)
-            self._subscribers.publish(change.item)
+            item = change.item
+            self._fire("on_message_received", item)
+            self._subscribers.publish(item)
+            if isinstance(item, Event):
+                callback = EVENT_CALLBACKS.get(item.content_type)
+                if callback is not None:
+                    self._fire(callback, item)
+                ended = ended or item.content_type == _ENDED
         if data is not None:
             self._fire("on_transcript_updated", data)
-        return len(new)
+        if ended:
+            self._end_chat()
+            self._running = False
 
 
 def _utcnow() -> Any:
     import datetime
 
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _parsed_id(parsed: ParsedItem) -> str:
+    return parsed.item.id

@@ -17,7 +17,7 @@ import datetime
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,6 +26,7 @@ import attrs
 
 from connect_chat.enums import ContentType, MessageReceiptType, ScanDirection, SortKey
 from connect_chat.errors import AccessDeniedError, ChatEndedError, InvalidInputError
+from connect_chat.gapfill import after_mark, catch_up
 from connect_chat.models import (
     ChatDetails,
     ConnectionDetails,
@@ -241,11 +242,26 @@ class SavedChat:
         return cls(region=region, version=SAVED_CHAT_VERSION, **values)
 
 
-def is_service_item(item: TranscriptItem) -> bool:
-    """True for an item the service keeps in the transcript under this id.
+#: Event types the service reference says the transcript keeps (the rest are live-only).
+STORED_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        ContentType.JOINED.value,
+        ContentType.LEFT.value,
+        ContentType.PARTICIPANT_INVITED.value,
+        ContentType.ENDED.value,
+        ContentType.TRANSFER_SUCCEEDED.value,
+        ContentType.TRANSFER_FAILED.value,
+    }
+)
 
-    Typing indicators and receipts are not kept, and a message still SENDING (or FAILED)
-    has a local placeholder id: neither can be a GetTranscript start position.
+
+def is_service_item(item: TranscriptItem) -> bool:
+    """True for an item the service keeps in its transcript under this id (a "last seen" mark).
+
+    Messages and attachments with a server id, and the events the reference lists as
+    stored. Typing, receipts, idle/returned, auto-disconnection, name changes, rehydration
+    and authentication events are live-only; a message still SENDING (or FAILED) has a local
+    placeholder id; the SDK's own "chat ended" stand-in has an id of its own.
     """
     from connect_chat.enums import MessageStatus
     from connect_chat.models import Event, Message
@@ -253,38 +269,52 @@ def is_service_item(item: TranscriptItem) -> bool:
     if isinstance(item, Message):
         return item.status not in (MessageStatus.SENDING, MessageStatus.FAILED)
     if isinstance(item, Event):
-        return item.content_type not in (
-            ContentType.TYPING.value,
-            ContentType.MESSAGE_READ.value,
-            ContentType.MESSAGE_DELIVERED.value,
-        ) and not item.id.startswith("chat-ended-event")
+        return item.content_type in STORED_EVENT_TYPES and not item.id.startswith(
+            "chat-ended-event"
+        )
     return False
 
 
 def _items_after(
     get_transcript: Callable[..., TranscriptResponse],
     last_id: str,
+    last_time: str | None,
     page_size: int,
     max_pages: int,
 ) -> list[TranscriptItem]:
-    """Every item after ``last_id``: FORWARD pages, each from the newest item of the last
-    (a RestChat's or a ChatSession's ``get_transcript``), until a page brings nothing new."""
-    items: list[TranscriptItem] = []
-    seen = {last_id}
-    start = last_id
-    for _ in range(max_pages):
+    """Every item after the "last seen" mark, oldest first (``gapfill.catch_up``).
+
+    BACKWARD pages from the newest item (a RestChat's or a ChatSession's
+    ``get_transcript``) until one holds the mark or an item older than its time.
+    """
+    mark_time = time_key(last_time) if last_time else None
+
+    def fetch(token: str | None) -> tuple[Sequence[TranscriptItem], str | None]:
         response = get_transcript(
-            ScanDirection.FORWARD, SortKey.ASCENDING, page_size, start_position=start
+            ScanDirection.BACKWARD, SortKey.ASCENDING, page_size, next_token=token
         )
-        fresh = [item for item in response.transcript if item.id not in seen]
-        if not fresh:
-            break
-        seen.update(item.id for item in fresh)
-        items.extend(fresh)
-        start = fresh[-1].id
-        if not response.next_token:
-            break
-    return items
+        return response.transcript, response.next_token or None
+
+    def reached(item: TranscriptItem) -> bool:
+        return item.id == last_id or (
+            mark_time is not None and time_key(item.time_stamp) < mark_time
+        )
+
+    result = catch_up(fetch, _item_id, reached, max_pages)
+    if not result.complete:
+        logger.warning(
+            "stopped after %d transcript pages (max_pages) before the last item seen: "
+            "older items were left out",
+            result.pages,
+        )
+    items = after_mark(
+        result.fetched, _item_id, lambda item: time_key(item.time_stamp), last_id, mark_time
+    )
+    return [item for item in items if item.id != last_id]
+
+
+def _item_id(item: TranscriptItem) -> str:
+    return item.id
 
 
 def _ended_message(saved: SavedChat) -> str:
@@ -487,7 +517,9 @@ class RestChat:
         if last_id is None:
             items = list(self.iter_history(page_size=page_size, max_pages=max_pages))
         else:
-            items = _items_after(self.get_transcript, last_id, page_size, max_pages)
+            items = _items_after(
+                self.get_transcript, last_id, self._saved.last_item_time, page_size, max_pages
+            )
         items.sort(key=lambda item: time_key(item.time_stamp))
         if items:
             newest = items[-1]
@@ -617,7 +649,9 @@ def resume_session(
         raise ChatEndedError(_ended_message(saved)) from error
     if saved.last_item_id is None:
         return [item for item in session.transcript if is_service_item(item)]
-    missed = _items_after(session.get_transcript, saved.last_item_id, 100, max_pages)
+    missed = _items_after(
+        session.get_transcript, saved.last_item_id, saved.last_item_time, 100, max_pages
+    )
     missed.sort(key=lambda item: time_key(item.time_stamp))
     return missed
 

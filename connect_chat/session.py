@@ -37,6 +37,7 @@ from connect_chat.attachments import (
 )
 from connect_chat.client import AWSClient
 from connect_chat.config import GlobalConfig
+from connect_chat.deadlines import bounded, watched_http_session
 from connect_chat.dispatcher import (
     Call,
     Dispatcher,
@@ -64,6 +65,7 @@ from connect_chat.errors import (
     ConnectChatError,
     ConnectionTimeoutError,
     InvalidInputError,
+    RequestTimeoutError,
     SessionClosedError,
 )
 from connect_chat.interactive import ViewResource
@@ -255,8 +257,8 @@ class _Connection:
             transcript=self.transcript,
             callbacks=session,
             subscribers=session._subscribers,
-            fetch_forward=self._fetch_forward,
-            fetch_latest=self._fetch_latest,
+            fetch_older=self._fetch_older,
+            gap_fill_max_pages=config.gap_fill_max_pages,
             on_active=lambda: self.provider._set_active(True),
             on_ended=self._on_ended,
             receipts=self.receipts,
@@ -325,28 +327,17 @@ class _Connection:
                 raise
             return call(fresh)
 
-    def _fetch_forward(self, anchor_id: str) -> TranscriptPage:
-        return self.with_token(lambda token: self._fetch_forward_with(token, anchor_id))
+    def _fetch_older(self, next_token: str | None) -> TranscriptPage:
+        """One gap-fill page: BACKWARD from the newest item, or from ``next_token``."""
+        return self.with_token(lambda token: self._fetch_older_with(token, next_token))
 
-    def _fetch_forward_with(self, token: str, anchor_id: str) -> TranscriptPage:
-        response = self.client.get_transcript(
-            token,
-            scan_direction=ScanDirection.FORWARD.value,
-            sort_order=SortKey.ASCENDING.value,
-            max_results=self.config.transcript_page_size,
-            start_position=StartPosition(id=anchor_id),
-        )
-        return parse_transcript_page(response)
-
-    def _fetch_latest(self) -> TranscriptPage:
-        return self.with_token(self._fetch_latest_with)
-
-    def _fetch_latest_with(self, token: str) -> TranscriptPage:
+    def _fetch_older_with(self, token: str, next_token: str | None) -> TranscriptPage:
         response = self.client.get_transcript(
             token,
             scan_direction=ScanDirection.BACKWARD.value,
             sort_order=SortKey.ASCENDING.value,
-            max_results=self.config.transcript_page_size,
+            max_results=self.config.gap_fill_page_size,
+            next_token=next_token,
         )
         return parse_transcript_page(response)
 
@@ -556,8 +547,14 @@ class ChatSession:
             old.finish(chat_ended=False)
             old.join(config.join_timeout)
         wait = config.connect_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait  # one budget for every step (deadlines.py)
         client = self._aws_client()
-        details = client.create_participant_connection(chat_details.participant_token)
+        client.call_timeout = config.request_timeout
+        try:
+            with bounded(deadline):
+                details = client.create_participant_connection(chat_details.participant_token)
+        except RequestTimeoutError as exc:
+            raise ConnectionTimeoutError(f"connect() did not complete within {wait:.1f} s") from exc
         self._provider._reset()
         self._provider._update(chat_details=chat_details, connection_details=details)
         self._subscribers.reopen()
@@ -565,9 +562,12 @@ class ChatSession:
         with self._lock:
             self._conn = conn
         # A failed first open is retried (fresh URL, backoff) as long as this call waits.
-        conn.socket.first_deadline = time.monotonic() + wait
+        conn.socket.first_deadline = deadline
         conn.start()
-        if not conn.socket.ready.wait(wait) or conn.socket.first_error is not None:
+        ready = conn.socket.ready.wait(max(0.0, deadline - time.monotonic()))
+        if ready and conn.closing:
+            raise SessionClosedError("disconnect() or reset() ended connect()")
+        if not ready or conn.socket.first_error is not None:
             error = conn.socket.first_error
             last = conn.socket.last_error
             self._abandon(conn)
@@ -576,7 +576,10 @@ class ChatSession:
             if isinstance(error, ConnectChatError):
                 raise error
             raise ConnectionTimeoutError("the chat WebSocket could not be opened") from error
-        self._load_first_page(conn, wait)
+        with bounded(deadline):
+            self._load_first_page(conn, max(0.0, deadline - time.monotonic()))
+        if conn.closing:
+            raise SessionClosedError("disconnect() or reset() ended connect()")
 
     def _abandon(self, conn: _Connection) -> None:
         conn.finish(chat_ended=False)
@@ -621,16 +624,21 @@ class ChatSession:
         """
         with self._lock:
             conn = self._conn
-            if conn is None:
-                return True
-            first = not conn.closing
-            conn.closing = True
+            client = conn.client if conn is not None else self._client
+            if conn is not None:
+                first = not conn.closing
+                conn.closing = True
+        if client is not None:
+            client.cancel_calls()  # a connect, sends, receipts in flight: they end at once
+        if conn is None:
+            return True
         confirmed = True
         if first and not conn.ended:
             confirmed = self._leave(conn)
         self._provider._set_active(False)
         conn.finish(chat_ended=True)
         conn.join(conn.config.join_timeout / 2)
+        conn.client.close()  # keep-alive sockets, else open until the garbage collector runs
         return confirmed
 
     def _leave(self, conn: _Connection) -> bool:
@@ -643,7 +651,8 @@ class ChatSession:
 
         def call() -> None:
             try:
-                conn.client.disconnect_participant_connection(token)
+                with bounded(time.monotonic() + budget):  # no helper thread outlives it
+                    conn.client.disconnect_participant_connection(token)
                 outcome["error"] = None
             except AccessDeniedError:
                 logger.info("DisconnectParticipant: the chat had already ended")
@@ -675,11 +684,17 @@ class ChatSession:
         """Drop the socket, the threads and all state, without leaving the chat. Idempotent."""
         with self._lock:
             conn, self._conn = self._conn, None
+            client = conn.client if conn is not None else self._client
         self._provider._reset()
         if conn is not None:
             conn.closing = True
+        if client is not None:
+            client.cancel_calls()  # calls in flight end at once (a send becomes FAILED)
+        if conn is not None:
             conn.finish(chat_ended=False)
             conn.join(conn.config.join_timeout)
+        if client is not None:
+            client.close()  # keep-alive sockets, else open until the garbage collector runs
 
     def suspend_websocket_connection(self) -> None:
         """Close the WebSocket and stop reconnecting until ``resume_websocket_connection``."""

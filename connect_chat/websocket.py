@@ -58,7 +58,9 @@ from collections.abc import Callable
 import attrs
 import websocket as wsclient
 
+from connect_chat.bounded_socket import BoundedWebSocket, FrameTooLargeError
 from connect_chat.config import GlobalConfig
+from connect_chat.deadlines import guard_socket
 from connect_chat.errors import (
     AccessDeniedError,
     ChatEndedError,
@@ -111,13 +113,17 @@ class RawFrame:
     """A frame for the dispatcher to check and parse (``binary``: not a text frame).
 
     The socket thread posts this for what it could not read itself (binary, undecodable or
-    unknown frames: the dispatcher counts and logs them) and for chat frames passed on during
+    unknown frames: the dispatcher counts and logs them; ``reason`` says why a frame was
+    refused without any text) and for chat frames passed on during
     a refresh hand-over. A chat frame it has decoded (to read its topic) is posted as the
     :class:`~connect_chat.parsing.Frame` itself, so nothing is decoded twice.
     """
 
     text: str
     binary: bool = False
+    #: Why the socket thread refused it (an undecodable or over-long frame), counted and
+    #: logged with this reason by the dispatcher; ``""`` for the other kinds.
+    reason: str = ""
 
 
 #: Every ``chat.ended`` event frame contains this text (its content type).
@@ -359,8 +365,24 @@ class SocketWorker:
             raise WebSocketError("no WebSocket URL")
         timeout = self._config.connect_timeout
         deadline = time.monotonic() + timeout
+        # Not create_connection(): stop() must reach the socket during the upgrade, and the
+        # upgrade must end by the deadline even when the server trickles its answer.
+        ws = BoundedWebSocket(enable_multithread=True, skip_utf8_validation=True)
+        ws.settimeout(timeout)
+        with self._ws_lock:
+            self._ws = ws
         try:
-            ws = wsclient.create_connection(url, timeout=timeout, enable_multithread=True)
+            try:
+                with guard_socket(lambda: ws.sock, deadline,
+                                  lambda: self._stop or self._suspended):
+                    ws.connect(url, redirect_limit=0)
+            except BaseException:
+                with self._ws_lock:
+                    if self._ws is ws:
+                        self._ws = None
+                with contextlib.suppress(Exception):
+                    ws.shutdown()  # type: ignore[no-untyped-call]
+                raise
         except wsclient.WebSocketBadStatusException as exc:
             code = exc.status_code
             raise WebSocketError(
@@ -375,12 +397,14 @@ class SocketWorker:
             raise WebSocketError(
                 f"the WebSocket could not be opened ({type(exc).__name__})"
             ) from None
-        with self._ws_lock:
-            self._ws = ws
         if self._stop:
             raise WebSocketError("stopped")
         ws.settimeout(self._config.socket_poll_interval)
         ws.send(SUBSCRIBE_FRAME)
+        # The reference does not promise an answer to aws/subscribe (ChatJS, iOS and Android
+        # ignore it): the answer to a heartbeat sent after it, or a chat frame, proves the
+        # subscription just as well (the service handles a socket's frames in order).
+        ws.send(HEARTBEAT_FRAME)
         while True:
             if self._stop or self._suspended:
                 raise WebSocketError("stopped while subscribing")
@@ -402,7 +426,10 @@ class SocketWorker:
             if opcode != wsclient.ABNF.OPCODE_TEXT:
                 self._post(RawFrame("", binary=True))
                 continue
-            text = data.decode("utf-8", "replace")
+            text = _text_of(data)
+            if text is None:
+                self._post(_INVALID_UTF8)
+                continue
             frame = parse_frame(text) if len(text) <= MAX_FRAME_CHARS else None
             if frame is not None and frame.topic == TOPIC_SUBSCRIBE:
                 status = subscribe_status(frame)
@@ -410,10 +437,16 @@ class SocketWorker:
                     return ws
                 self._close_socket()
                 raise WebSocketError(f"subscription refused ({status})")
+            if frame is not None and frame.topic == TOPIC_HEARTBEAT:
+                logger.debug("subscribed (no subscribe answer; the heartbeat was answered)")
+                return ws
             if early is not None:
                 early.append(text)
             else:
                 self._post(RawFrame(text))
+            if frame is not None and frame.topic == TOPIC_CHAT:
+                logger.debug("subscribed (no subscribe answer; a chat frame came)")
+                return ws
 
     def _pump(self, ws: wsclient.WebSocket, details: ConnectionDetails) -> _Exit:
         """Read frames and keep the heartbeats until the socket dies or we are told to stop.
@@ -485,6 +518,10 @@ class SocketWorker:
                     return _Exit.STOP
                 if self._suspended:  # woken by suspend(): not a failure
                     return _Exit.SUSPEND
+                if isinstance(exc, FrameTooLargeError):  # closed (1009) before its payload
+                    self._post(RawFrame("", binary=True, reason=str(exc)))
+                    logger.warning("the server sent an over-long frame; reconnecting")
+                    return _Exit.DEAD
                 logger.warning("the WebSocket failed (%s)", type(exc).__name__)
                 return _Exit.DEAD
             last_frame = time.monotonic()
@@ -498,7 +535,10 @@ class SocketWorker:
             if opcode != wsclient.ABNF.OPCODE_TEXT:
                 self._post(RawFrame("", binary=True))  # counted and logged by the dispatcher
                 continue
-            text = data.decode("utf-8", "replace")
+            text = _text_of(data)
+            if text is None:
+                self._post(_INVALID_UTF8)  # counted and dropped, the socket goes on
+                continue
             frame = parse_frame(text) if len(text) <= MAX_FRAME_CHARS else None
             if frame is None:
                 self._post(RawFrame(text))  # the dispatcher refuses it (counted, logged once)
@@ -651,7 +691,9 @@ class SocketWorker:
             raise _SocketGone
         if opcode != wsclient.ABNF.OPCODE_TEXT:
             return []
-        text = data.decode("utf-8", "replace")
+        text = _text_of(data)
+        if text is None:
+            return []
         frame = parse_frame(text) if len(text) <= MAX_FRAME_CHARS else None
         if frame is None or frame.topic != TOPIC_CHAT:
             return []  # heartbeat replies and the like: nothing to pass on
@@ -687,6 +729,20 @@ def _close_ws(ws: wsclient.WebSocket) -> None:
         pass
     with contextlib.suppress(Exception):
         ws.shutdown()  # type: ignore[no-untyped-call]
+
+
+#: Posted for a text frame that is not valid UTF-8 (websocket-client's own check is off).
+_INVALID_UTF8 = RawFrame("", binary=True, reason="a text frame that is not valid UTF-8")
+
+
+def _text_of(data: bytes | str) -> str | None:
+    """A text frame's payload as text; None if it is not valid UTF-8 (counted, dropped)."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _frame_ends_chat(frame: Frame) -> bool:

@@ -40,7 +40,7 @@ def dispatcher() -> Iterator[tuple[Dispatcher, Callbacks, list[Message]]]:
     inbox: queue.Queue[object] = queue.Queue()
     d = Dispatcher(name="connect-chat-dispatch-rules", inbox=inbox, transcript=Transcript(),
                    callbacks=callbacks, subscribers=Subscribers(),
-                   fetch_forward=lambda anchor: _empty(), fetch_latest=_empty,
+                   fetch_older=lambda token: _empty(),
                    on_active=lambda: None, on_ended=lambda: None,
                    own_participant_id=ME, on_incoming_message=incoming.append)
     d.start()

@@ -63,8 +63,7 @@ def running_dispatcher() -> Iterator[tuple[Dispatcher, Callbacks]]:
         transcript=Transcript(),
         callbacks=callbacks,
         subscribers=Subscribers(),
-        fetch_forward=lambda anchor: _empty_page(),
-        fetch_latest=_empty_page,
+        fetch_older=lambda token: _empty_page(),
         on_active=lambda: None,
         on_ended=lambda: None,
     )

@@ -47,7 +47,8 @@ def test_dropped_socket_reconnects_with_a_fresh_url_and_fills_the_gap(
     assert new_url.get_websocket_url() != first_url.get_websocket_url()
     assert session.is_chat_session_active()
     gap = emu.calls("GetTranscript", details.contact_id)[-1]
-    assert gap.body["ScanDirection"] == "FORWARD" and "Id" in gap.body["StartPosition"]
+    # The catch-up anchors on nothing: the newest page, BACKWARD, no start position.
+    assert gap.body["ScanDirection"] == "BACKWARD" and "StartPosition" not in gap.body
     # the new socket works
     live = agent.send_message("after")
     session.wait_for(lambda i: i.id == live, timeout=5)

@@ -26,7 +26,10 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-_EMULATOR_EXTRA_HINT = "pip install 'connect-chat[emulator]'"
+_EMULATOR_EXTRA_HINT = (
+    "install the [emulator] extra (in a clone: pip install -e '.[emulator]'; "
+    "anywhere: pip install 'aiohttp>=3.9')"
+)
 
 
 class UsageError(Exception):

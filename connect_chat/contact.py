@@ -114,7 +114,7 @@ def start_chat_contact(
     except botocore.exceptions.ProfileNotFound as error:
         raise CredentialsError(str(error)) from error
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-        raise _translate(error) from error
+        raise _translate(error, endpoint_url) from error
     except ValueError as error:  # botocore's check of the endpoint URL
         raise InvalidInputError(f"{_OPERATION}: {error}") from error
     return _details(answer)
@@ -169,7 +169,7 @@ def _connect_client(
     )
 
 
-def _translate(error: Exception) -> ConnectChatError:
+def _translate(error: Exception, endpoint_url: str | None) -> ConnectChatError:
     """botocore's error -> the SDK's typed error (service errors keep their code)."""
     import botocore.exceptions as boto
 
@@ -179,8 +179,9 @@ def _translate(error: Exception) -> ConnectChatError:
         return _sdk_error(_OPERATION, error)
     if isinstance(error, boto.NoRegionError | boto.PartialCredentialsError):
         return CredentialsError(f"{_OPERATION}: {error}")
+    where = endpoint_url or "the Amazon Connect endpoint"
     return EndpointUnreachableError(
-        f"{_OPERATION}: the Amazon Connect endpoint could not be reached ({type(error).__name__})"
+        f"{_OPERATION}: {where} could not be reached ({type(error).__name__})"
     )
 
 

@@ -57,7 +57,8 @@ def clean_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]:
+def wheel_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from a copy of the sources, as a user builds it from a clone."""
     work = tmp_path_factory.mktemp("wheel")
     source = copy_sources(work / "src")
     result = subprocess.run(
@@ -69,7 +70,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]
     )
     assert result.returncode == 0, result.stderr[-2000:]
     (built,) = work.glob("connect_chat-*.whl")
-    with zipfile.ZipFile(built) as archive:
+    return built
+
+
+@pytest.fixture(scope="module")
+def wheel(wheel_file: Path) -> Iterator[zipfile.ZipFile]:
+    with zipfile.ZipFile(wheel_file) as archive:
         yield archive
 
 
@@ -148,3 +154,60 @@ def test_the_readme_demo_command_works_in_a_fresh_virtualenv(tmp_path: Path) -> 
         env=env,
     )
     assert version.stdout.strip() == f"connect-chat {connect_chat.__version__}"
+
+
+#: The user docs that tell how to install (the emulator's own page is its engineer's).
+INSTALL_DOCS = ("README.md", "docs/quickstart.md", "docs/cli.md", "docs/testing.md")
+
+
+def test_no_doc_offers_an_index_install_as_working_today() -> None:
+    """The package is on no index yet: `pip install connect-chat` fails ("No matching
+    distribution"). Every such command must say it is for when the package is published."""
+    index_install = re.compile(r"pip install ['\"]?connect-chat\b")
+    for name in INSTALL_DOCS:
+        lines = (ROOT / name).read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            if index_install.search(line):
+                around = " ".join(lines[max(0, number - 3) : number + 2]).lower()
+                assert "published" in around, f"{name}:{number + 1}: {line.strip()}"
+    from connect_chat.cli import _EMULATOR_EXTRA_HINT
+
+    assert not index_install.search(_EMULATOR_EXTRA_HINT)
+
+
+def test_the_docs_say_how_to_install_from_a_clone_and_from_a_wheel() -> None:
+    for name in ("README.md", "docs/quickstart.md"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert "pip install -e '.[emulator]'" in text, name
+        assert "python3 -m build --wheel" in text, name
+        assert "dist/connect_chat-*.whl)[emulator]" in text, name
+    dev = configparser.ConfigParser()
+    dev.read(ROOT / "setup.cfg")
+    assert "build" in re.findall(r"^([a-z-]+)", dev["options.extras_require"]["dev"], re.M)
+
+
+def test_the_wheel_installs_with_the_emulator_extra_into_a_fresh_venv(
+    wheel_file: Path, tmp_path: Path
+) -> None:
+    """What the docs tell a user without an index: the built wheel, [emulator], a new venv,
+    and the demo runs from it (not from this checkout)."""
+    venv = tmp_path / "venv"
+    env = clean_env()
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, env=env)
+    install = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheel_file}[emulator]"],
+        capture_output=True, text=True, timeout=300, check=False, env=env, cwd=tmp_path,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    demo = subprocess.run(
+        [str(venv / "bin" / "connect-chat"), "demo", "--pace", "0"],
+        capture_output=True, text=True, timeout=120, check=False, env=env, cwd=tmp_path,
+    )
+    assert demo.returncode == 0, (demo.stdout[-2000:], demo.stderr[-2000:])
+    assert "the chat has ended" in demo.stdout
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "import connect_chat, connect_chat.emulator; print(connect_chat.__file__)"],
+        capture_output=True, text=True, timeout=60, check=True, env=env, cwd=tmp_path,
+    )
+    assert where.stdout.strip().startswith(str(venv)), where.stdout

@@ -63,6 +63,8 @@ box-shadow:0 1px 1px rgba(0,0,0,.08)}
 .cc-meta{font-size:10px;color:#777;text-align:right;margin-top:2px}
 .cc-tick-read{color:#1a7fd4}.cc-tick-failed{color:#c62828}
 .cc-file{font-style:italic}
+.cc-badge{font-size:10px;text-transform:uppercase;border:1px solid #999;color:#555;
+border-radius:3px;padding:0 3px}
 .cc-title{font-weight:600}.cc-subtitle{color:#555;font-size:12px}
 .cc-options{margin-top:4px;display:flex;flex-wrap:wrap;gap:4px}
 .cc-option{border:1px solid #1a7fd4;color:#1a7fd4;border-radius:10px;padding:1px 8px;
@@ -109,7 +111,10 @@ def _message(item: Message) -> str:
 def _body(item: Message) -> str:
     name = _attachment_name(item)
     if item.attachment_id is not None or name is not None:
-        return f'<div class="cc-text cc-file">\U0001f4ce {_e(name or item.text or "a file")}</div>'
+        return (
+            '<div class="cc-text"><span class="cc-badge">file</span> '
+            f'<span class="cc-file">{_e(name or item.text or "a file")}</span></div>'
+        )
     if item.content_type == ContentType.INTERACTIVE_TEXT.value:
         return _interactive(item)
     if item.content_type == ContentType.INTERACTIVE_RESPONSE.value:

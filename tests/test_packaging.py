@@ -179,7 +179,7 @@ def test_the_docs_say_how_to_install_from_a_clone_and_from_a_wheel() -> None:
     for name in ("README.md", "docs/quickstart.md"):
         text = (ROOT / name).read_text(encoding="utf-8")
         assert "pip install -e '.[emulator]'" in text, name
-        assert "python3 -m build --wheel" in text, name
+        assert ".venv/bin/python -m build --wheel" in text, name
         assert "dist/connect_chat-*.whl)[emulator]" in text, name
     dev = configparser.ConfigParser()
     dev.read(ROOT / "setup.cfg")

@@ -482,6 +482,7 @@ class ControlRoutes:
                 operations=body.get("Operations"),
                 seed=body.get("Seed"),
                 contact_id=contact_id,
+                allow_any_status=bool(body.get("AllowAnyStatus", False)),
             )
         elif name == "latency":
             self.faults.latency(

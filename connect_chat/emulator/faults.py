@@ -11,7 +11,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from connect_chat.emulator.errors import code_for_status
+from connect_chat.emulator.errors import (
+    MODEL_STATUSES,
+    S3_OPERATIONS,
+    code_for_status,
+    possible_statuses,
+)
 
 V = TypeVar("V")
 
@@ -59,6 +64,22 @@ class Armed(Generic[V]):
         if self.operations is None:
             return not explicit_only
         return operation in self.operations
+
+
+def _check_status(status: int, operations: Iterable[str] | None, allow_any_status: bool) -> None:
+    """``ValueError`` unless every operation the rule covers can answer ``status``."""
+    names = list(operations) if operations is not None else list(MODEL_STATUSES)
+    for name in names:
+        try:
+            possible = possible_statuses(name)
+        except KeyError:
+            known = ", ".join([*MODEL_STATUSES, *sorted(S3_OPERATIONS)])
+            raise ValueError(f"unknown operation {name!r}; known: {known}") from None
+        if possible is not None and status not in possible and not allow_any_status:
+            raise ValueError(
+                f"{name} cannot answer HTTP {status} (its model's errors and the AWS common "
+                f"errors give {sorted(possible)}); pass allow_any_status=True to force it"
+            )
 
 
 def _check_count(count: int | None) -> None:
@@ -309,15 +330,22 @@ class Faults:
         operations: Iterable[str] | None = None,
         seed: int | None = None,
         contact_id: str | None = None,
+        allow_any_status: bool = False,
     ) -> None:
         """Fail REST calls with ``status`` and the matching error type.
 
         With ``count``, exactly the next ``count`` matching calls fail (``rate`` is ignored);
         otherwise each matching call fails with probability ``rate`` (``seed`` makes the draw
         reproducible). ``operations`` restricts it to operation names (``"SendMessage"``...).
+
+        ``status`` must be one every matching operation can really answer: an error shape of
+        its botocore model (``errors.MODEL_STATUSES``) or an AWS common error (400, 403, 500,
+        503); the attachment transfers (S3) take any 4xx/5xx. ``allow_any_status=True`` forces
+        another one (a client's handling of statuses the service never sends).
         """
         if not 400 <= status <= 599:
             raise ValueError("status must be a 4xx or 5xx code")
+        _check_status(status, operations, allow_any_status)
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
         if count is not None and count < 0:

@@ -26,6 +26,9 @@ from connect_chat.emulator.state import Participant, State
 
 logger = logging.getLogger(__name__)
 
+#: The model's limit on ``X-Amz-Bearer`` (ParticipantToken / ConnectionToken): 1-1000.
+MAX_BEARER = 1000
+
 ParticipantOp = Callable[[State, Participant, dict[str, Any]], dict[str, Any]]
 
 #: Operations whose ClientToken makes a repeat of the same request replay the first answer.
@@ -166,6 +169,11 @@ class RestApi:
         raw = await read_body(request, self.state.settings.request_timeout)  # before latency
         await self._latency(operation, contact_id)
         try:
+            if token is not None and len(token) > MAX_BEARER:
+                raise validation(
+                    "1 validation error detected: Value at 'X-Amz-Bearer' failed to satisfy "
+                    f"constraint: Member must have length less than or equal to {MAX_BEARER}"
+                )
             body = _parse_body(raw)
             fault = self._fault(operation, contact_id)
             if fault is not None:
@@ -335,5 +343,12 @@ class RestApi:
             status=200,
             body=attachment.data,
             content_type=attachment.content_type,
-            headers={"Content-Disposition": f'attachment; filename="{attachment.name}"'},
+            headers={
+                "Content-Disposition": (
+                    "inline"
+                    if request.query.get("response-content-disposition") == "inline"
+                    else "attachment"
+                )
+                + f'; filename="{attachment.name}"'
+            },
         )

@@ -63,6 +63,7 @@ def start_chat_contact(
     if not relaxed:
         get_str(body, "InstanceId", required=True, max_len=100, error=err)
         get_str(body, "ContactFlowId", required=True, min_len=0, max_len=500, error=err)
+    _check_start_chat_extras(body)
     details = body.get("ParticipantDetails")
     if not isinstance(details, dict):
         raise err("ParticipantDetails is required")
@@ -131,6 +132,66 @@ def start_chat_contact(
     if source_id is not None:
         out["ContinuedFromContactId"] = source_id
     return out
+
+
+#: StartChatContact ``Attributes``: the model bounds each key and value (1-32767 / 0-32767
+#: characters); the Connect documentation bounds them together at 32768 bytes (UTF-8).
+MAX_ATTRIBUTE_LENGTH = 32767
+MAX_ATTRIBUTES_BYTES = 32768
+
+
+def _check_start_chat_extras(body: dict[str, Any]) -> None:
+    """The StartChatContact members the emulator does not act on, checked as the model says."""
+    err = invalid_parameter
+    get_str(body, "ClientToken", min_len=0, max_len=500, error=err)
+    get_str(body, "RelatedContactId", max_len=256, error=err)
+    get_str(body, "CustomerId", max_len=128, error=err)
+    exits = get_list(body, "DisconnectOnCustomerExit", error=err)
+    if exits is not None:
+        if len(exits) != 1:
+            raise err(
+                "1 validation error detected: Value at 'disconnectOnCustomerExit' failed to "
+                "satisfy constraint: Member must have length between 1 and 1"
+            )
+        if exits[0] != "AGENT":
+            raise err(
+                f"1 validation error detected: Value '{exits[0]}' at "
+                "'disconnectOnCustomerExit' failed to satisfy constraint: Member must satisfy "
+                "enum value set: [AGENT]"
+            )
+    kinds = get_list(body, "ConnectionTypes", error=err)
+    if kinds is not None:
+        allowed = (
+            "WEBSOCKET",
+            "CONNECTION_CREDENTIALS",
+            "AUTHENTICATION_SESSION",
+            "WEBRTC_CONNECTION",
+        )
+        if not 1 <= len(kinds) <= 2 or any(k not in allowed for k in kinds):
+            raise err("ConnectionTypes must hold 1 or 2 of " + ", ".join(allowed))
+    get_enum(get_dict(body, "ParticipantConfiguration", error=err), "ResponseMode",
+             ("INCREMENTAL", "COMPLETE"), error=err)  # fmt: skip
+    streaming = body.get("ChatStreamingConfiguration")
+    if streaming is not None:
+        if not isinstance(streaming, dict):
+            raise err("Value at 'chatStreamingConfiguration' must be a structure")
+        get_str(streaming, "StreamingEndpointArn", required=True, max_len=350, error=err)
+    attributes = get_dict(body, "Attributes", error=err)
+    total = 0
+    for key, value in attributes.items():
+        if not isinstance(value, str):
+            raise err("Attributes values must be strings")
+        if not 1 <= len(key) <= MAX_ATTRIBUTE_LENGTH or len(value) > MAX_ATTRIBUTE_LENGTH:
+            raise err("Attributes keys must have 1 to 32767 characters and values at most 32767")
+        total += len(key.encode()) + len(value.encode())
+    if total > MAX_ATTRIBUTES_BYTES:
+        raise err(f"Attributes may hold at most {MAX_ATTRIBUTES_BYTES} bytes in all")
+    segments = get_dict(body, "SegmentAttributes", error=err)
+    for key, value in segments.items():
+        if not 1 <= len(key) <= 128 or not isinstance(value, dict):
+            raise err("SegmentAttributes keys must have 1 to 128 characters, values structures")
+        get_str(value, "ValueString", min_len=0, max_len=1024, error=err)
+        get_str(value, "ValueArn", min_len=0, max_len=1024, error=err)
 
 
 # --- ACPS --------------------------------------------------------------------------------------
@@ -322,6 +383,7 @@ def start_attachment_upload(
     content_type = get_str(body, "ContentType", required=True, max_len=255)
     size = get_int(body, "AttachmentSizeInBytes", required=True, minimum=1)
     name = get_str(body, "AttachmentName", required=True, max_len=256)
+    # Required in the model, but Android sends none and works with the service: optional.
     get_str(body, "ClientToken", max_len=500)
     assert content_type is not None and size is not None and name is not None
     settings = state.settings
@@ -379,6 +441,7 @@ def complete_attachment_upload(
     state: State, participant: Participant, body: dict[str, Any]
 ) -> dict[str, Any]:
     ids = get_list(body, "AttachmentIds")
+    # Required in the model, but Android sends none and works with the service: optional.
     get_str(body, "ClientToken", max_len=500)
     if ids is None:
         raise validation(
@@ -431,6 +494,7 @@ def complete_attachment_upload(
 def get_attachment(state: State, participant: Participant, body: dict[str, Any]) -> dict[str, Any]:
     attachment_id = get_str(body, "AttachmentId", required=True, max_len=256)
     expiry = get_int(body, "UrlExpiryInSeconds", minimum=5, maximum=300)
+    disposition = get_enum(body, "UrlContentDisposition", ("INLINE", "ATTACHMENT"))
     assert attachment_id is not None
     attachment = _own_attachment(state, participant, attachment_id)
     if not attachment.completed or attachment.status != "APPROVED":
@@ -443,6 +507,8 @@ def get_attachment(state: State, participant: Participant, body: dict[str, Any])
         f"{state.http_base}/attachments/download/{attachment_id}"
         f"?X-Amz-Expires={seconds}&X-Amz-Signature={signature}"
     )
+    if disposition is not None:  # S3's response-content-disposition override
+        url += f"&response-content-disposition={disposition.lower()}"
     return {
         "Url": url,
         "UrlExpiry": it.iso_seconds(expires),
@@ -456,7 +522,9 @@ def describe_view(state: State, participant: Participant, view_token: str) -> di
     contact = _contact_of(state, participant)
     view = contact.views.get(view_token)
     if view is None:
-        raise not_found("View not found", view_token)
+        # The model's ResourceType enum names no view; a view token is scoped to its contact
+        # here, so an unknown one is reported against the CONTACT (an emulator choice).
+        raise not_found("View not found", view_token, "CONTACT")
     return {"View": json.loads(json.dumps(view))}
 
 

@@ -175,7 +175,8 @@ class TerminalChat:
                         self._question, self._question_id = question, item.persistent_id
                 if is_new and not item.is_from_history:
                     count = len(question.options)
-                    self.printer.note(f"type 1-{count} to answer" if count > 1 else "type 1")
+                    numbers = f"1-{count}" if count > 1 else "1"
+                    self.printer.note(f"type {numbers} to answer")
 
     def _on_chat_ended(self) -> None:
         with self._lock:

@@ -19,7 +19,13 @@ from typing import Any
 import attrs
 
 from connect_chat import json_decode
-from connect_chat.enums import ContentType, ItemType, MessageDirection, MessageStatus
+from connect_chat.enums import (
+    MAX_CONTENT_LENGTH,
+    ContentType,
+    ItemType,
+    MessageDirection,
+    MessageStatus,
+)
 from connect_chat.interactive import ViewResourceContent, parse_interactive_content
 from connect_chat.models import Event, Message, Metadata, TranscriptItem
 
@@ -223,6 +229,36 @@ class ParsedItem:
     is_typing: bool = False
 
 
+#: The service model's length limits (characters) of an item's string fields (botocore's
+#: ``connectparticipant`` ``Item``): an item over any of them did not come from the service
+#: and is refused whole (counted as a bad frame, or a skipped history item), so a hostile
+#: peer cannot put a 1 MB id or a 2 MB message into the transcript.
+ITEM_FIELD_LIMITS: tuple[tuple[str, int], ...] = (
+    ("Id", 256),
+    ("Content", MAX_CONTENT_LENGTH),
+    ("ContentType", 100),
+    ("DisplayName", 256),
+    ("ParticipantId", 256),
+    ("AbsoluteTime", 100),
+)
+#: The same for an attachment of an ATTACHMENT item and for ``MessageMetadata``.
+ATTACHMENT_FIELD_LIMITS: tuple[tuple[str, int], ...] = (
+    ("AttachmentId", 256),
+    ("AttachmentName", 256),
+    ("ContentType", 255),
+)
+METADATA_FIELD_LIMITS: tuple[tuple[str, int], ...] = (("MessageId", 256),)
+
+
+def within_limits(fields: Mapping[str, Any], limits: tuple[tuple[str, int], ...]) -> bool:
+    """True if no string field of ``fields`` is longer than its limit in ``limits``."""
+    for key, limit in limits:
+        value = fields.get(key)
+        if type(value) is str and len(value) > limit:
+            return False
+    return True
+
+
 def _s(inner: Mapping[str, Any], key: str) -> str:
     value = inner.get(key)
     return value if isinstance(value, str) else ""
@@ -260,7 +296,7 @@ def _parse_metadata(
     inner: Mapping[str, Any], serialized: Mapping[str, Any], from_history: bool
 ) -> ParsedItem | None:
     meta = inner.get("MessageMetadata")
-    if not isinstance(meta, dict):
+    if not isinstance(meta, dict) or not within_limits(meta, METADATA_FIELD_LIMITS):
         return None
     message_id = _opt(meta, "MessageId") or _s(inner, "Id")
     if not message_id:
@@ -345,8 +381,11 @@ def parse_item(
 
     Returns ``None`` for an item with an unknown ``Type`` or without the fields its type
     needs: an ``Id`` (an item without one could not be deduplicated), attachments for an
-    ATTACHMENT, ``MessageMetadata`` for a MESSAGEMETADATA. Other missing strings become ``""``.
+    ATTACHMENT, ``MessageMetadata`` for a MESSAGEMETADATA; and for an item with a field over
+    the service's length limit (:data:`ITEM_FIELD_LIMITS`). Other missing strings become ``""``.
     """
+    if not within_limits(inner, ITEM_FIELD_LIMITS):
+        return None
     serialized = inner if serialized is None else serialized
     kind = inner.get("Type")
     item_id = _s(inner, "Id")
@@ -386,6 +425,8 @@ def parse_item(
             return None
         first = attachments[0]
         if not isinstance(first, dict) or not _opt(first, "AttachmentId"):
+            return None
+        if not within_limits(first, ATTACHMENT_FIELD_LIMITS):
             return None
         message = Message(
             id=item_id,

@@ -3,8 +3,9 @@
 Issue 8, point 1, end to end. REST goes to the emulator (so GetTranscript and sends work);
 the chat WebSocket URL points at a small server of our own that subscribes and answers
 heartbeats like the service, and then sends junk: binary frames, non-JSON, truncated and
-type-confused chat frames, an oversized frame. The session stays active, never reports a
-broken connection, counts each junk frame once, and delivers the good frame that follows.
+type-confused chat frames, an item over the service's size limits. The session stays
+active, never reports a broken connection, counts each junk frame once, and delivers the
+good frame that follows.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from connect_chat import AWSClient, ChatSession, GlobalConfig
+from connect_chat.enums import MAX_CONTENT_LENGTH
 from connect_chat.models import ConnectionDetails
 from tests.conftest import Recorder, wait_until
-from tests.hardening.strategies import OVERSIZED_CHARS, chat_frame
+from tests.hardening.strategies import chat_frame
 from tests.hardening.support import capture_logs
 
 GOOD = {"Id": "good-after-junk", "Type": "MESSAGE", "ContentType": "text/plain",
@@ -43,7 +45,9 @@ JUNK_TEXT = [
     json.dumps({"topic": "aws/chat", "content": json.dumps({**GOOD, "Type": "WHAT"})}),
     json.dumps({"topic": "aws/chat", "content": json.dumps({"Type": "ATTACHMENT",
                                                             "Id": "a", "Attachments": 3})}),
-    chat_frame({**GOOD, "Id": "too-big", "Content": "x" * (OVERSIZED_CHARS + 1)}),
+    # over the service's 16384-character Content limit (an over-long *frame* closes the
+    # socket with 1009 instead: test_wire_limits)
+    chat_frame({**GOOD, "Id": "too-big", "Content": "x" * (MAX_CONTENT_LENGTH + 1)}),
     "[" * 100_000,  # nesting deep enough to make json.loads raise RecursionError
     json.dumps({"topic": "aws/chat", "content": '{"a":' * 100_000}),
 ]

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_TIMEOUT",
     "EXTENSION_CONTENT_TYPES",
+    "AttachmentChangedError",
     "AttachmentFile",
     "AttachmentTransferError",
     "Progress",
@@ -97,6 +98,12 @@ class AttachmentTransferError(AttachmentError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class AttachmentChangedError(AttachmentError):
+    """The file is no longer the size StartAttachmentUpload was told (it shrank or grew
+    meanwhile): refused at once instead of leaving the PUT waiting for bytes that never
+    come. The message is FAILED; a resend starts the upload again with the new size."""
 
 
 @attrs.frozen
@@ -219,10 +226,23 @@ class _ProgressReader:
     pre-signed S3 PUTs refuse), read in chunks, reporting progress as bytes leave."""
 
     def __init__(self, file: AttachmentFile, progress: Progress | None) -> None:
+        self._name = file.name
         self._total = file.size
         self._progress = _guarded(progress)
         self._sent = 0
-        self._fh = open(file.path, "rb")  # noqa: SIM115 - closed by upload_file
+        try:
+            self._fh = open(file.path, "rb")  # noqa: SIM115 - closed by upload_file
+        except OSError as exc:
+            raise AttachmentChangedError(
+                f"{file.name} can no longer be read: {exc.strerror or type(exc).__name__}"
+            ) from None
+        size = os.fstat(self._fh.fileno()).st_size
+        if size != file.size:
+            self._fh.close()
+            raise AttachmentChangedError(
+                f"{file.name} is now {size} bytes but the upload was started for {file.size}"
+                " bytes (the file changed); send it again"
+            )
 
     def __len__(self) -> int:
         return self._total
@@ -239,6 +259,11 @@ class _ProgressReader:
             return b"".join(iter(self))
         remaining = self._total - self._sent
         chunk = self._fh.read(min(size, _CHUNK, remaining)) if remaining > 0 else b""
+        if remaining > 0 and not chunk:  # the server would wait for the rest until it times out
+            raise AttachmentChangedError(
+                f"{self._name} shrank while it was uploaded: only {self._sent} of"
+                f" {self._total} bytes could be read; send it again"
+            )
         if chunk:
             self._sent += len(chunk)
             if self._progress is not None:
@@ -296,7 +321,7 @@ def upload_file(
                 f"{file.name} is {file.size} bytes but the upload was started for {value.strip()}"
                 " bytes (the file changed?)"
             )
-    body = _ProgressReader(file, progress)
+    body = _ProgressReader(file, progress)  # AttachmentChangedError if the size changed
     where = redact_url(url)
     log.debug("uploading %s (%d bytes, %s) to %s", file.name, file.size, file.content_type, where)
     try:

@@ -263,7 +263,7 @@ class Emulator:
             set_behaviour=self._set_behaviour_from_http,
         ).add_routes(app)
         # keepalive_timeout also bounds a connection whose request line/headers never finish
-        # (aiohttp closes a connection idle in the parser); bodies: Guard.read_body.
+        # (aiohttp closes a connection idle in the parser); bodies: guard.read_body.
         runner = web.AppRunner(
             app,
             access_log=None,

@@ -12,6 +12,14 @@ The botocore client is created once per ``AWSClient``, with
 botocore's "standard" mode. botocore errors become the SDK's typed errors
 (:mod:`connect_chat.errors`) with the service code and HTTP status kept and the botocore
 exception as ``__cause__``; no token ever appears in their messages.
+
+Every call has a deadline (:mod:`connect_chat.deadlines`): ``call_timeout`` seconds, or less
+inside a ``deadlines.bounded`` block (a session's connect or send budget), retries included.
+botocore's ``read_timeout`` bounds each read only: a server trickling its answer would hold
+the caller for good. Past the deadline the call's socket is shut down and
+``RequestTimeoutError`` raised; :meth:`AWSClient.cancel_calls` (``disconnect()``, ``reset()``)
+ends every call in flight at once with ``SessionClosedError``; :meth:`AWSClient.close` drops
+the keep-alive connections.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from connect_chat.config import DEFAULT_REGION
+from connect_chat.deadlines import CallGroup, install_botocore_hooks
 from connect_chat.errors import (
     ConnectChatError,
     EndpointUnreachableError,
@@ -32,6 +41,7 @@ from connect_chat.errors import (
 )
 from connect_chat.models import ConnectionDetails, StartPosition
 from connect_chat.parsing import parse_expiry
+from connect_chat.redaction import register_call, scrub_error
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -41,6 +51,9 @@ if TYPE_CHECKING:
 # models, or the ``connect-chat --help`` of the command line, never needs.
 
 logger = logging.getLogger(__name__)
+
+#: Default total time of one call (``AWSClient(call_timeout=...)``), retries included.
+DEFAULT_CALL_TIMEOUT = 30.0
 
 #: CreateParticipantConnection ``Type`` of a customer session.
 CONNECTION_TYPES = ("WEBSOCKET", "CONNECTION_CREDENTIALS")
@@ -125,6 +138,11 @@ class AWSClient:
     (proxies, timeouts, retries) configure the one botocore client, built here.
     ``disable_csm=True`` (the default) keeps botocore's client-side monitoring off whatever
     the environment says; ``False`` lets the environment (``AWS_CSM_ENABLED``) decide.
+    ``call_timeout`` bounds each call, botocore's retries included (None: only an enclosing
+    ``deadlines.bounded`` block or botocore's own timeouts bound it).
+
+    One instance given to several sessions (``GlobalConfig(custom_aws_client=instance)``)
+    shares :attr:`calls`: ``disconnect()`` of one of them ends the calls in flight of all.
     """
 
     def __init__(
@@ -134,6 +152,7 @@ class AWSClient:
         botocore_config: Config | None = None,
         *,
         disable_csm: bool = True,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
     ) -> None:
         import botocore.session
         from botocore import UNSIGNED
@@ -155,22 +174,59 @@ class AWSClient:
             endpoint_url=endpoint_url,
             config=config,
         )
+        #: The calls in flight (``calls.cancel()`` ends them) and their default bound.
+        self.calls = CallGroup(call_timeout)
+        install_botocore_hooks(self._client)
 
     @property
     def botocore_client(self) -> Any:
         """The underlying botocore ``connectparticipant`` client."""
         return self._client
 
+    @property
+    def call_timeout(self) -> float | None:
+        """The default total time of one call, retries included (seconds)."""
+        return self.calls.default_timeout
+
+    @call_timeout.setter
+    def call_timeout(self, value: float | None) -> None:
+        if value is not None and (
+            not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0
+        ):
+            raise InvalidInputError(
+                f"call_timeout must be a positive number or None, got {value!r}"
+            )
+        self.calls.default_timeout = value
+
+    def cancel_calls(self) -> int:
+        """End every call in flight at once (``SessionClosedError`` in its caller).
+
+        Calls made afterwards are not affected. Returns how many calls were ended.
+        """
+        return self.calls.cancel()
+
+    def close(self) -> None:
+        """Close the keep-alive connections (the client stays usable: it opens new ones)."""
+        try:
+            self._client.close()
+        except Exception as exc:  # closing must never fail a disconnect
+            logger.debug("closing the botocore connections failed: %s", type(exc).__name__)
+
     # -- plumbing ------------------------------------------------------------------------
 
     def _call(self, operation: str, method: Callable[..., T], **params: Any) -> T:
-        """Run one botocore call and translate its errors."""
-        try:
-            return method(**params)
-        except ConnectChatError:
-            raise
-        except Exception as exc:
-            raise _sdk_error(operation, exc) from exc
+        """Run one botocore call within its deadline and translate its errors."""
+        register_call(self, params)  # its tokens are kept out of every library's log
+        with self.calls.scope(operation):
+            try:
+                response = method(**params)
+            except ConnectChatError:
+                raise
+            except Exception as exc:
+                error, cause = scrub_error(_sdk_error(operation, exc), exc)
+                raise error from cause
+        register_call(self, {}, response)
+        return response
 
     @staticmethod
     def _client_token(client_token: str | None) -> str:

@@ -114,6 +114,12 @@ class GlobalConfig:
     #: Outbox backoff between attempts: ``send_retry_base``, doubling, at most ``send_retry_cap``.
     send_retry_base: float = attrs.field(default=0.5, validator=_positive)
     send_retry_cap: float = attrs.field(default=5.0, validator=_positive)
+    #: Total time of any other REST call (get_transcript, send_event, describe_view,
+    #: GetAttachment...), botocore's retries included: past it the call's socket is shut
+    #: down and ``RequestTimeoutError`` raised (docs/reliability.md, "Deadlines").
+    request_timeout: float = attrs.field(default=30.0, validator=_positive)
+    #: Total time of ``download_attachment``'s GET of the file.
+    transfer_timeout: float = attrs.field(default=300.0, validator=_positive)
     #: Proactive refresh (make-before-break): a new connection token and socket this long
     #: before the token's ``Expiry`` or the URL's ``ConnectionExpiry`` -- and never later than
     #: when 3/4 of the remaining lifetime has passed, so short lifetimes are refreshed too.

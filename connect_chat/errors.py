@@ -133,6 +133,14 @@ class EndpointUnreachableError(ConnectChatError, ConnectionError):
     """The endpoint could not be reached at all (DNS, refused, timed out)."""
 
 
+class RequestTimeoutError(EndpointUnreachableError, TimeoutError):
+    """A REST call or an attachment transfer did not complete within its deadline.
+
+    Whatever the server did (trickled its answer, never answered): the call's sockets were
+    shut down at the deadline. docs/reliability.md ("Deadlines") lists each call's bound.
+    """
+
+
 _BY_CODE: dict[str, type[ServiceError]] = {
     cls.service_code: cls
     for cls in (

@@ -15,6 +15,12 @@ with backoff; an ``AccessDeniedException`` first gets a fresh connection token
 (CreateParticipantConnection) and one more try -- if the participant token is refused too,
 the chat is over (``ChatEndedError``); anything else (validation, quota, conflict) fails at
 once.
+
+Deadlines: every attempt, and the token refresh between attempts, runs inside
+``deadlines.bounded(deadline)``, so a server that trickles its answer or never answers ends
+the send at ``send_timeout`` (``RequestTimeoutError``) instead of holding it for good; and
+``disconnect()``/``reset()`` end an attempt in flight at once (``SessionClosedError``, not
+retried). Either way the message becomes FAILED and ``resend_failed_message`` can retry it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import TypeVar
 
 import attrs
 
+from connect_chat.deadlines import bounded
 from connect_chat.errors import (
     AccessDeniedError,
     ChatEndedError,
@@ -150,12 +157,14 @@ class Retrier:
             attempt += 1
             token = self._token()
             try:
-                return call(token)
+                with bounded(deadline):
+                    return call(token)
             except AccessDeniedError:
                 if refreshes >= MAX_TOKEN_REFRESHES:
                     raise  # fresh tokens are refused too: not a token problem
                 try:
-                    self._refresh(token)
+                    with bounded(deadline):
+                        self._refresh(token)
                 except ConnectChatError as exc:
                     if not is_retryable(exc):
                         raise
@@ -175,6 +184,9 @@ class Retrier:
             logger.info("%s failed (%s); retrying in %.2f s", operation, error, delay)
             if self._stopped.wait(delay):
                 raise SessionClosedError("the session closed while a message was being sent")
+            if time.monotonic() >= deadline:  # no time left for an attempt: the last error
+                logger.warning("%s failed %d times; giving up: %s", operation, attempt, error)
+                raise error
             if self._on_retry is not None:
                 self._on_retry()
             if self._ended():

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from connect_chat.deadlines import DEFAULT_TRANSFER_TIMEOUT, watched_http_session
 from connect_chat.enums import ContentType, MessageReceiptType, ScanDirection, SortKey
 from connect_chat.errors import AccessDeniedError, ChatEndedError, InvalidInputError
 from connect_chat.gapfill import after_mark, catch_up
@@ -352,6 +353,7 @@ class RestChat:
         client: AWSClient | None = None,
         http: requests.Session | None = None,
         clock: Callable[[], datetime.datetime] = _utc_now,
+        transfer_timeout: float = DEFAULT_TRANSFER_TIMEOUT,
     ) -> None:
         if not isinstance(saved, SavedChat):
             raise InvalidInputError("RestChat needs a SavedChat (see SavedChat.from_dict)")
@@ -364,6 +366,8 @@ class RestChat:
         self._http = http
         self._owns_http = http is None
         self._clock = clock
+        #: Bound of an attachment PUT/GET (REST calls: the client's ``call_timeout``).
+        self._transfer_timeout = transfer_timeout
 
     def __repr__(self) -> str:
         return f"RestChat(contact_id={self._saved.contact_id!r})"
@@ -384,6 +388,7 @@ class RestChat:
         if self._http is not None and self._owns_http:
             self._http.close()
             self._http = None
+        self._client.close()  # keep-alive sockets, else open until the garbage collector runs
 
     @property
     def saved(self) -> SavedChat:
@@ -530,9 +535,7 @@ class RestChat:
 
     def _session(self) -> requests.Session:
         if self._http is None:
-            from connect_chat.attachments import new_http_session
-
-            self._http = new_http_session()
+            self._http = watched_http_session()  # transfers abortable at their deadline
             self._owns_http = True
         return self._http
 
@@ -550,13 +553,14 @@ class RestChat:
         )
         attachment_id = str(started["AttachmentId"])
         upload = started.get("UploadMetadata") or {}
-        upload_file(
-            self._session(),
-            str(upload.get("Url", "")),
-            dict(upload.get("HeadersToInclude") or {}),
-            file,
-            progress,
-        )
+        with self._client.calls.scope("attachment upload", self._transfer_timeout):
+            upload_file(
+                self._session(),
+                str(upload.get("Url", "")),
+                dict(upload.get("HeadersToInclude") or {}),
+                file,
+                progress,
+            )
         self._with_token(
             lambda token: self._client.complete_attachment_upload(token, [attachment_id])
         )
@@ -584,14 +588,15 @@ class RestChat:
             lambda token: self._client.get_attachment(token, attachment_id)
         )
         size = answer.get("AttachmentSizeInBytes")
-        return save_download(
-            self._session(),
-            str(answer["Url"]),
-            directory,
-            filename,
-            progress,
-            expected_size=size if isinstance(size, int) else None,
-        )
+        with self._client.calls.scope("attachment download", self._transfer_timeout):
+            return save_download(
+                self._session(),
+                str(answer["Url"]),
+                directory,
+                filename,
+                progress,
+                expected_size=size if isinstance(size, int) else None,
+            )
 
     def describe_view(self, view_token: str) -> ViewResource:
         """DescribeView: the form behind an interactive ViewResource message."""

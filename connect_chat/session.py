@@ -31,7 +31,6 @@ from connect_chat.attachments import (
     Progress,
     download_file,
     inspect_file,
-    new_http_session,
     safe_destination,
     upload_file,
 )
@@ -959,7 +958,9 @@ class ChatSession:
                 self._apply_local(conn,
                     LocalUpdate("attachment_started", placeholder, server_id=attachment_id)
                 )
-                with new_http_session() as http:
+                with watched_http_session() as http, conn.client.calls.scope(
+                    "attachment upload", max(0.0, deadline - time.monotonic())
+                ):  # the PUT ends by the send deadline, or at once on disconnect()/reset()
                     upload_file(http, upload["Url"], upload.get("HeadersToInclude") or {}, file,
                                 progress)
                 entry.uploaded = True
@@ -1034,9 +1035,12 @@ class ChatSession:
             if target.exists() and not target.is_dir():
                 raise InvalidInputError(f"the download directory is a file: {target.name}")
         url = self.get_attachment_download_url(attachment_id)
+        conn = self._active_connection()
         destination = safe_destination(directory, filename)
-        try:
-            with new_http_session() as http:
+        try:  # the GET ends by GlobalConfig.transfer_timeout, or at once on disconnect()/reset()
+            with watched_http_session() as http, conn.client.calls.scope(
+                "attachment download", conn.config.transfer_timeout
+            ):
                 return download_file(http, url, destination, progress)
         except BaseException:
             with contextlib.suppress(OSError):

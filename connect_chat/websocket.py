@@ -54,6 +54,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import websocket as wsclient
@@ -365,23 +366,34 @@ class SocketWorker:
             raise WebSocketError("no WebSocket URL")
         timeout = self._config.connect_timeout
         deadline = time.monotonic() + timeout
-        # Not create_connection(): stop() must reach the socket during the upgrade, and the
-        # upgrade must end by the deadline even when the server trickles its answer.
-        ws = BoundedWebSocket(enable_multithread=True, skip_utf8_validation=True)
-        ws.settimeout(timeout)
-        with self._ws_lock:
-            self._ws = ws
+        # stop() must reach the socket during the upgrade, and the upgrade must end by the
+        # deadline even when the server trickles its answer: the socket object is kept as
+        # soon as websocket-client makes it, and guard_socket shuts it at the deadline.
+        made: list[wsclient.WebSocket] = []
+
+        def make(**kwargs: Any) -> wsclient.WebSocket:
+            ws = BoundedWebSocket(**kwargs)
+            with self._ws_lock:
+                self._ws = ws
+            made.append(ws)
+            return ws
+
         try:
             try:
-                with guard_socket(lambda: ws.sock, deadline,
+                with guard_socket(lambda: made[0].sock if made else None, deadline,
                                   lambda: self._stop or self._suspended):
-                    ws.connect(url, redirect_limit=0)
+                    ws = wsclient.create_connection(
+                        url, timeout=timeout, enable_multithread=True,
+                        class_=make,  # type: ignore[arg-type]  # any factory will do
+                        skip_utf8_validation=True, redirect_limit=0,
+                    )
             except BaseException:
-                with self._ws_lock:
-                    if self._ws is ws:
-                        self._ws = None
-                with contextlib.suppress(Exception):
-                    ws.shutdown()  # type: ignore[no-untyped-call]
+                for half in made:
+                    with self._ws_lock:
+                        if self._ws is half:
+                            self._ws = None
+                    with contextlib.suppress(Exception):
+                        half.shutdown()  # type: ignore[no-untyped-call]
                 raise
         except wsclient.WebSocketBadStatusException as exc:
             code = exc.status_code

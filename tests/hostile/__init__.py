@@ -1,0 +1,1 @@
+"""Tests against a hostile server: every blocking call ends by its deadline (deadlines.py)."""

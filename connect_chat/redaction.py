@@ -223,6 +223,8 @@ def protect_library_logs() -> None:
     cheap when no logger was created since the last call)."""
     global _seen_loggers
     manager = logging.Logger.manager
+    if len(manager.loggerDict) == _seen_loggers:  # the usual case: nothing new, no copy
+        return
     with _install_lock:
         loggers = dict(manager.loggerDict)
         if len(loggers) == _seen_loggers:

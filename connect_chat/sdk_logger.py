@@ -12,7 +12,11 @@ iOS parity:
   ``log_info``, ``log_fault`` and ``log_error`` methods (iOS ``SDKLoggerProtocol``), whatever
   ``is_logging_enabled`` says (as on iOS). ``configure_logger(None)`` removes it.
 
-The SDK never writes tokens or pre-signed URLs into log messages.
+The SDK never writes tokens or pre-signed URLs into log messages; both switches' handlers
+also carry :class:`~connect_chat.redaction.RedactingFilter`, so a secret in a record that
+reaches them (an exception's text quoting a URL, say) is replaced by ``<redacted>``. The
+libraries the SDK drives (botocore, urllib3, websocket-client) get the same filter on their
+own loggers (:func:`~connect_chat.redaction.protect_library_logs`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import logging
 import sys
 import threading
 from typing import Protocol
+
+from connect_chat.redaction import RedactingFilter
 
 PACKAGE_LOGGER = "connect_chat"
 
@@ -41,6 +47,7 @@ class _ForwardingHandler(logging.Handler):
     def __init__(self, custom: SDKLoggerProtocol) -> None:
         super().__init__(logging.NOTSET)
         self.custom = custom
+        self.addFilter(RedactingFilter())
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -84,6 +91,7 @@ class _SDKLoggerMeta(type):
                 handler.setFormatter(
                     logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
                 )
+                handler.addFilter(RedactingFilter())
                 _State.saved_level = logger.level
                 logger.setLevel(logging.DEBUG)
                 logger.addHandler(handler)

@@ -240,3 +240,26 @@ def test_the_registry_forgets_a_finished_chat_and_is_bounded_per_chat() -> None:
     assert "connection-token-000999" in registry.values()
     registry.add(long_chat, "short")  # too short to look for by value
     assert "short" not in registry.values()
+
+
+def test_the_sdk_logger_switches_redact_too() -> None:
+    from connect_chat.sdk_logger import SDKLogger
+
+    got: list[str] = []
+
+    class Custom:
+        def log_verbose(self, message: str) -> None:
+            got.append(message)
+
+        log_debug = log_info = log_fault = log_error = log_verbose
+
+    logger = logging.getLogger("connect_chat.redaction_probe")
+    SDKLogger.configure_logger(Custom())
+    old = logging.getLogger("connect_chat").level
+    logging.getLogger("connect_chat").setLevel(logging.DEBUG)
+    try:
+        logger.warning("upload failed: %s", "https://s3.example/k?X-Amz-Signature=SIGSIGSIG")
+    finally:
+        SDKLogger.configure_logger(None)
+        logging.getLogger("connect_chat").setLevel(old)
+    assert got == ["upload failed: https://s3.example/k?<redacted>"]

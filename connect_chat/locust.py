@@ -16,10 +16,10 @@ botocore, requests) are gevent's, so a session waiting on anything yields to the
 The SDK never busy-waits: the socket greenlet sleeps in ``recv`` until a frame or its next
 heartbeat.
 
-One botocore client per process and endpoint (:func:`shared_aws_client`) serves every user:
-building one costs milliseconds of CPU and ~0.2 MiB, which at ramp-up is most of a
-session's cost (botocore clients are thread-safe, and under gevent each greenlet gets its own
-pooled HTTP connection).
+One botocore client per process and endpoint (:func:`shared_aws_client`) serves every user,
+each session seeing it through its own :class:`SessionClient`: building a botocore client
+costs ~10 ms of CPU and ~0.2 MiB, most of a session's cost at ramp-up (botocore clients are
+thread-safe, and under gevent each greenlet takes its own pooled HTTP connection).
 """
 
 from __future__ import annotations
@@ -55,9 +55,11 @@ __all__ = [
     "ChatStarter",
     "ChatStepFailed",
     "ChatUser",
+    "SessionClient",
     "StartChatContact",
     "close_all_sessions",
     "is_answer",
+    "prepare_clients",
     "shared_aws_client",
 ]
 
@@ -66,8 +68,10 @@ T = TypeVar("T")
 
 #: The ``request_type`` (the "Type" column of Locust's statistics) of every chat step.
 REQUEST_TYPE = "chat"
+#: Longest idle ``recv`` of a socket greenlet under gevent (see :func:`_relax_idle_wait`).
+IDLE_WAIT_UNDER_GEVENT = 10.0
 #: HTTP connections kept per process to the Participant Service (one per busy greenlet).
-DEFAULT_POOL_CONNECTIONS = 256
+DEFAULT_POOL_CONNECTIONS = 1024
 
 #: A user function that starts a chat (calls StartChatContact, or a backend that does).
 ChatStarter = Callable[["ChatUser"], ChatDetails]
@@ -96,6 +100,56 @@ def shared_aws_client(
             )
             _clients[key] = client
         return client
+
+
+class _NoHooks:
+    """The shared botocore client, seen through one session: hooks it registers stay its own.
+
+    A session registers botocore event handlers on its client (retry counting); on a client
+    shared by thousands of sessions every request would run all of them (O(sessions) per
+    request, kept alive after the session ends). Here they go to a private emitter instead.
+    """
+
+    def __init__(self, client: Any) -> None:
+        from botocore.hooks import HierarchicalEmitter
+
+        self._client = client
+        self.meta = _Meta(client.meta, HierarchicalEmitter())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class _Meta:
+    def __init__(self, meta: Any, events: Any) -> None:
+        self._meta = meta
+        self.events = events
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._meta, name)
+
+
+class SessionClient(AWSClient):
+    """One session's ``AWSClient`` over a shared one's botocore client (nothing is built).
+
+    Per session: the calls in flight (one user's ``disconnect()`` ends only its own) and the
+    botocore event handlers it registers. Shared: the botocore client and its connection pool,
+    which ``close()`` leaves open for the other users.
+    """
+
+    def __init__(self, shared: AWSClient) -> None:  # no super().__init__(): nothing to build
+        self.__dict__.update(shared.__dict__)
+        calls = getattr(shared, "calls", None)
+        if calls is not None:
+            self.calls = type(calls)(calls.default_timeout)
+        self._view = _NoHooks(shared.botocore_client)
+
+    @property
+    def botocore_client(self) -> Any:
+        return self._view
+
+    def close(self) -> None:
+        """Nothing to close: the pooled connections serve the process's other sessions."""
 
 
 def is_answer(item: TranscriptItem) -> bool:
@@ -159,14 +213,15 @@ class StartChatContact:
         }
         if self.attributes:
             request["Attributes"] = dict(self.attributes)
-        answer = self._connect_client(user).start_chat_contact(**request)
+        answer = self.connect_client(user.host, user.chat_region).start_chat_contact(**request)
         return ChatDetails(
             participant_token=answer["ParticipantToken"],
             contact_id=answer.get("ContactId"),
             participant_id=answer.get("ParticipantId"),
         )
 
-    def _connect_client(self, user: ChatUser) -> Any:
+    def connect_client(self, host: str | None, region: str) -> Any:
+        """The botocore ``connect`` client, built on first use (``host``: the user's)."""
         with self._lock:
             if self._client is None:
                 import botocore.config
@@ -178,10 +233,10 @@ class StartChatContact:
                     session.set_credentials("emulator", "emulator")
                 elif session.get_credentials() is None:
                     raise botocore.exceptions.NoCredentialsError()
-                endpoint = self.endpoint_url or (user.host if self.emulator else None)
+                endpoint = self.endpoint_url or (host if self.emulator else None)
                 self._client = session.create_client(
                     "connect",
-                    region_name=self.region or user.chat_region,
+                    region_name=self.region or region,
                     endpoint_url=endpoint or None,
                     config=botocore.config.Config(
                         connect_timeout=10,
@@ -252,7 +307,7 @@ class ChatUser(User):
         if base.custom_aws_client is not None:
             return base
         endpoint = base.endpoint_url or self.host or None
-        client = shared_aws_client(base.region, endpoint)
+        client = SessionClient(shared_aws_client(base.region, endpoint))
         return attrs.evolve(base, endpoint_url=endpoint, custom_aws_client=client)
 
     # -- steps (each one Locust request event) -------------------------------------------
@@ -465,6 +520,62 @@ def _text_length(item: object) -> int:
 _default_starter = StartChatContact()
 
 
+def prepare_clients(user_classes: Any, host: str | None = None) -> int:
+    """Build the botocore clients the ``ChatUser`` classes will use, before any user runs.
+
+    Building one reads botocore's service models from disk: 0.1-0.3 s during which the
+    gevent hub (every user of the process) stands still. Done at ``test_start`` (before
+    users spawn), the first users' ``connect`` no longer pays for it. Returns how many
+    clients were built or found.
+    """
+    count = 0
+    for cls in user_classes:
+        if not (isinstance(cls, type) and issubclass(cls, ChatUser)):
+            continue
+        target = cls.host or host
+        base = cls.chat_config or GlobalConfig(region=cls.chat_region)
+        if base.custom_aws_client is None:
+            shared_aws_client(base.region, base.endpoint_url or target or None)
+            count += 1
+        starter = inspect.getattr_static(cls, "chat_starter", None)
+        if isinstance(starter, staticmethod):
+            starter = starter.__func__
+        starter = _default_starter if starter is None else starter
+        if isinstance(starter, StartChatContact):
+            try:
+                starter.connect_client(target, cls.chat_region)
+            except Exception as exc:  # no credentials yet: the first start_chat reports it
+                logger.warning("StartChatContact client not ready: %s", type(exc).__name__)
+            else:
+                count += 1
+    return count
+
+
+def _prepare_on_test_start(environment: Any, **_kwargs: Any) -> None:
+    prepare_clients(environment.user_classes, environment.host)
+
+
+def _relax_idle_wait() -> None:
+    """Under gevent, let an idle socket greenlet sleep until its next heartbeat.
+
+    The SDK bounds each idle ``recv`` by ``MAX_IDLE_WAIT`` (1 s) as a fallback for platforms
+    where ``stop()``'s wake-up (shutting the socket's reading side) does not reach a blocked
+    ``recv``. Under gevent it does (``tests/locust`` closes idle sessions at once), and the
+    fallback costs one wake-up per chat per second: ~14 % of a core for 1,000 idle chats,
+    against ~5 % with the heartbeat as the only timer.
+    """
+    from gevent import monkey  # type: ignore[import-untyped]
+
+    from connect_chat import websocket as socket_module
+
+    current = getattr(socket_module, "MAX_IDLE_WAIT", None)
+    if isinstance(current, (int, float)) and monkey.is_module_patched("socket"):
+        socket_module.MAX_IDLE_WAIT = max(float(current), IDLE_WAIT_UNDER_GEVENT)
+
+
+_relax_idle_wait()
+
+
 def _close_on_quit(**_kwargs: Any) -> None:
     """A safety net: sessions of users killed without ``on_stop`` are closed at exit."""
     closed = close_all_sessions()
@@ -473,3 +584,4 @@ def _close_on_quit(**_kwargs: Any) -> None:
 
 
 locust.events.quitting.add_listener(_close_on_quit)  # type: ignore[no-untyped-call]
+locust.events.test_start.add_listener(_prepare_on_test_start)  # type: ignore[no-untyped-call]

@@ -19,7 +19,7 @@ from gevent import monkey
 from locust.env import Environment
 
 from connect_chat import ContentType, GlobalConfig, Message, TranscriptItem
-from connect_chat.locust import ChatStepFailed, ChatUser, close_all_sessions
+from connect_chat.locust import ChatStepFailed, ChatUser, close_all_sessions, prepare_clients
 
 
 class Recorder:
@@ -129,6 +129,13 @@ def case_slow_callback(url: str) -> dict[str, Any]:
     """
     users_count = 20
     blocked: list[float] = []
+    users = []
+    recorder = None
+    for _ in range(users_count):
+        user, rec = make_user(url)
+        recorder = recorder or rec
+        users.append((user, rec))
+    prepare_clients([type(users[0][0])])  # what test_start does: botocore loads its models
     gevent.config.monitor_thread = True
     gevent.config.max_blocking_time = 0.1
     hub = gevent.get_hub()
@@ -136,12 +143,6 @@ def case_slow_callback(url: str) -> dict[str, Any]:
     gevent.events.subscribers.append(
         lambda e: blocked.append(1.0) if isinstance(e, gevent.events.EventLoopBlocked) else None
     )
-    users = []
-    recorder = None
-    for _ in range(users_count):
-        user, rec = make_user(url)
-        recorder = recorder or rec
-        users.append((user, rec))
     gevent.joinall([gevent.spawn(u.connect) for u, _ in users], raise_error=True)
 
     slow_user = users[0][0]
@@ -191,6 +192,22 @@ def case_slow_callback(url: str) -> dict[str, Any]:
         "patched": monkey.is_module_patched("threading") and monkey.is_module_patched("queue"),
         "failures": [e for _, r in users for e in r.events if e["exception"]],
     }
+
+
+def case_idle_close(url: str) -> dict[str, Any]:
+    """Idle sessions (sleeping in recv up to 10 s under gevent) still close at once."""
+    import connect_chat.websocket as socket_module
+
+    users = [make_user(url)[0] for _ in range(10)]
+    gevent.joinall([gevent.spawn(u.connect) for u in users], raise_error=True)
+    gevent.sleep(1.5)  # every socket greenlet is now in its long idle recv
+    closes = []
+    for user in users:
+        started = time.monotonic()
+        user.on_stop()
+        closes.append(time.monotonic() - started)
+    return {"idle_wait": socket_module.MAX_IDLE_WAIT, "slowest_close_s": max(closes),
+            "open": close_all_sessions()}
 
 
 def main() -> None:

@@ -96,3 +96,10 @@ def test_users_in_one_gevent_process_progress_while_one_callback_is_slow(
     assert result["fast_done_after_s"] < result["slow_send_done_after_s"]
     assert result["fast_done_after_s"] < 1.9
     assert result["hub_blocked"] == 0
+
+
+def test_idle_sessions_sleep_until_their_heartbeat_yet_close_at_once(echo: Emulator) -> None:
+    result = run_case("idle_close", echo.endpoint_url)
+    assert result["idle_wait"] == 10.0
+    assert result["slowest_close_s"] < 1.0  # woken by the socket shutdown, not a timeout
+    assert result["open"] == 0

@@ -8,6 +8,7 @@ process group, killed in ``finally`` whatever happens.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import signal
@@ -53,10 +54,8 @@ def _wait_for_text(log: Path, text: str, timeout: float) -> None:
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.wait(10)
 
 

@@ -194,7 +194,9 @@ class StartChatContact:
     profile: str | None = None
     display_name: str = "Load customer"
     attributes: dict[str, str] = attrs.field(factory=dict)
-    _client: Any = attrs.field(default=None, init=False, repr=False)
+    _clients: dict[tuple[str | None, str], Any] = attrs.field(
+        factory=dict, init=False, repr=False
+    )
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
 
     @classmethod
@@ -221,9 +223,16 @@ class StartChatContact:
         )
 
     def connect_client(self, host: str | None, region: str) -> Any:
-        """The botocore ``connect`` client, built on first use (``host``: the user's)."""
+        """The botocore ``connect`` client for this endpoint and region (built on first use).
+
+        ``host`` is the user's (the emulator's URL when ``emulator``); one client per
+        endpoint and region, shared by every user of the process.
+        """
+        endpoint = self.endpoint_url or (host if self.emulator else None) or None
+        key = (endpoint, self.region or region)
         with self._lock:
-            if self._client is None:
+            client = self._clients.get(key)
+            if client is None:
                 import botocore.config
                 import botocore.exceptions
                 import botocore.session
@@ -233,11 +242,10 @@ class StartChatContact:
                     session.set_credentials("emulator", "emulator")
                 elif session.get_credentials() is None:
                     raise botocore.exceptions.NoCredentialsError()
-                endpoint = self.endpoint_url or (host if self.emulator else None)
-                self._client = session.create_client(
+                client = session.create_client(
                     "connect",
-                    region_name=self.region or region,
-                    endpoint_url=endpoint or None,
+                    region_name=key[1],
+                    endpoint_url=endpoint,
                     config=botocore.config.Config(
                         connect_timeout=10,
                         read_timeout=30,
@@ -245,7 +253,8 @@ class StartChatContact:
                         max_pool_connections=DEFAULT_POOL_CONNECTIONS,
                     ),
                 )
-            return self._client
+                self._clients[key] = client
+            return client
 
 
 class ChatUser(User):
@@ -532,7 +541,7 @@ def prepare_clients(user_classes: Any, host: str | None = None) -> int:
     for cls in user_classes:
         if not (isinstance(cls, type) and issubclass(cls, ChatUser)):
             continue
-        target = cls.host or host
+        target = host or cls.host  # --host overrides the class's, as Locust does
         base = cls.chat_config or GlobalConfig(region=cls.chat_region)
         if base.custom_aws_client is None:
             shared_aws_client(base.region, base.endpoint_url or target or None)

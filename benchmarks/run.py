@@ -22,6 +22,9 @@ from typing import Any
 from benchmarks.support import RESULTS_DIR, Outcome, Row, dump_json, machine
 
 NAMES = ("latency", "throughput", "transcript", "sessions", "receipts", "import")
+#: Locust runs (issue 15, several minutes): only with ``--only`` (``--only locust`` = all three).
+LOCUST_NAMES = ("locust_chats", "locust_rampup", "locust_distributed")
+ALL_NAMES = NAMES + LOCUST_NAMES
 
 
 @dataclasses.dataclass
@@ -44,6 +47,11 @@ class Sizes:
     #: Receipt throttle window (``None``: the SDK's default, 5 s).
     receipt_window: float | None = None
     import_repeats: int = 7
+    #: Chats held by one Locust process (each level: SDK, then baseline).
+    locust_levels: tuple[int, ...] = (2000,)
+    locust_steady: float = 40.0
+    locust_ramp_chats: int = 1000
+    locust_distributed_chats: int = 4000
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -51,6 +59,8 @@ class Sizes:
             latency_messages=100, latency_chats=2, frames=2_000, throughput_rounds=2,
             transcript_large=2_000, transcript_per_round=100, transcript_rounds=4,
             sessions=20, idle_seconds=3.0, connect_workers=8, import_repeats=3,
+            locust_levels=(200,), locust_steady=15.0, locust_ramp_chats=200,
+            locust_distributed_chats=400,
         )
 
     @classmethod
@@ -61,6 +71,8 @@ class Sizes:
             throughput_rounds=1, transcript_small=10, transcript_large=50,
             transcript_per_round=10, transcript_rounds=2, sessions=5, idle_seconds=0.5,
             connect_workers=4, receipt_messages=5, receipt_window=0.3, import_repeats=1,
+            locust_levels=(10,), locust_steady=5.0, locust_ramp_chats=10,
+            locust_distributed_chats=20,
         )
 
 
@@ -83,6 +95,7 @@ def run_one(name: str, sizes: Sizes, cache: dict[str, list[str]]) -> Outcome:
     from benchmarks import (
         bench_import,
         bench_latency,
+        bench_locust,
         bench_receipts,
         bench_sessions,
         bench_throughput,
@@ -108,6 +121,11 @@ def run_one(name: str, sizes: Sizes, cache: dict[str, list[str]]) -> Outcome:
         ),
         "receipts": lambda: bench_receipts.run(sizes.receipt_messages, sizes.receipt_window),
         "import": lambda: bench_import.run(sizes.import_repeats),
+        "locust_chats": lambda: bench_locust.run_chats(sizes.locust_levels, sizes.locust_steady),
+        "locust_rampup": lambda: bench_locust.run_rampup(sizes.locust_ramp_chats),
+        "locust_distributed": lambda: bench_locust.run_distributed(
+            sizes.locust_distributed_chats, sizes.locust_steady
+        ),
     }
     started = time.perf_counter()
     try:
@@ -175,7 +193,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sizes (a short run)")
     size.add_argument("--tiny", action="store_true", help="minimal sizes (the smoke test)")
-    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(NAMES)}")
+    parser.add_argument(
+        "--only", default="",
+        help=f"comma-separated subset of {','.join(ALL_NAMES)} ('locust': the last three)",
+    )
+    parser.add_argument("--locust-chats", type=int, nargs="+",
+                        help="chats per Locust process in locust_chats (levels)")
     parser.add_argument("--sessions", type=int, help="sessions in the many-sessions run")
     parser.add_argument("--idle-seconds", type=float, help="idle window of the sessions run")
     parser.add_argument("--frames", type=int, help="frames in the recorded stream")
@@ -193,10 +216,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes.idle_seconds = args.idle_seconds
     if args.frames is not None:
         sizes.frames = args.frames
+    if args.locust_chats:
+        sizes.locust_levels = tuple(args.locust_chats)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(NAMES)
-    unknown = [n for n in names if n not in NAMES]
+    if "locust" in names:
+        at = names.index("locust")
+        names[at:at + 1] = [n for n in LOCUST_NAMES if n not in names]
+    unknown = [n for n in names if n not in ALL_NAMES]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(NAMES)}",
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ALL_NAMES)}",
               file=sys.stderr)
         return 2
     host = machine()

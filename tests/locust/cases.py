@@ -7,6 +7,7 @@ reads. The emulator runs in the pytest process; ``URL`` is its endpoint.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -208,6 +209,36 @@ def case_idle_close(url: str) -> dict[str, Any]:
         closes.append(time.monotonic() - started)
     return {"idle_wait": socket_module.MAX_IDLE_WAIT, "slowest_close_s": max(closes),
             "open": close_all_sessions()}
+
+
+def case_amazon_connect(url: str) -> dict[str, Any]:
+    """StartChatContact signed with the caller's credentials; none configured: a failure."""
+    import os
+
+    from connect_chat.locust import StartChatContact
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    starter = StartChatContact.amazon_connect(
+        "instance-1", "flow-1", "eu-west-2", endpoint_url=url, display_name="Real"
+    )
+    user, recorder = make_user(url, chat_starter=starter)
+    with contextlib.suppress(ChatStepFailed):
+        user.connect()
+    without = [(e["name"], e["exception"]) for e in recorder.events]
+    os.environ["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "secret"
+    signed = StartChatContact.amazon_connect(
+        "instance-1", "flow-1", "eu-west-2", endpoint_url=url, display_name="Real"
+    )
+    user2, _ = make_user(url, chat_starter=signed)
+    user2.connect()
+    user2.on_stop()
+    return {"without": without,
+            "with": [(e["name"], e["exception"]) for e in recorder.events[len(without):]]}
 
 
 def main() -> None:

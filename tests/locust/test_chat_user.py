@@ -103,3 +103,16 @@ def test_idle_sessions_sleep_until_their_heartbeat_yet_close_at_once(echo: Emula
     assert result["idle_wait"] == 10.0
     assert result["slowest_close_s"] < 1.0  # woken by the socket shutdown, not a timeout
     assert result["open"] == 0
+
+
+def test_amazon_connect_starter_signs_with_the_callers_credentials(echo: Emulator) -> None:
+    before = len(echo.calls("StartChatContact"))
+    result = run_case("amazon_connect", echo.endpoint_url)
+    assert result["without"] == [["start_chat", "NoCredentialsError"]]
+    assert result["with"] == [["start_chat", None], ["connect", None]]
+    calls = echo.calls("StartChatContact")[before:]
+    assert len(calls) == 1
+    assert "X-Amz-Date" in calls[0].headers  # SigV4-signed (the log keeps no Authorization)
+    assert calls[0].body["InstanceId"] == "instance-1"
+    assert calls[0].body["ContactFlowId"] == "flow-1"
+    assert calls[0].body["ParticipantDetails"] == {"DisplayName": "Real"}

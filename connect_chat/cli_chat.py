@@ -133,6 +133,8 @@ class TerminalChat:
         self._question: ListPicker | QuickReply | Panel | None = None
         self._question_id: str | None = None
         session.on_message_received = self._on_message
+        if hasattr(session, "on_message_updated"):  # changes, where the SDK splits them out
+            session.on_message_updated = self._on_update
         session.on_typing = printer.typing
         session.on_read_receipt = lambda event: printer.receipt(event, read=True)
         session.on_delivered_receipt = lambda event: printer.receipt(event, read=False)
@@ -156,6 +158,13 @@ class TerminalChat:
                 self.session.send_message_receipt(MessageReceiptType.MESSAGE_READ, item)
             except ConnectChatError as error:
                 logger.debug("read receipt not sent: %s", error)
+
+    def _on_update(self, item: TranscriptItem) -> None:
+        """A known item changed: a sent message confirmed (printed now), a status moved."""
+        with self._lock:
+            if self._leaving:
+                return
+        self.show(item)
 
     def show(self, item: TranscriptItem) -> None:
         """Print an item (live or from history) and remember what it changes."""

@@ -248,6 +248,7 @@ ATTACHMENT_FIELD_LIMITS: tuple[tuple[str, int], ...] = (
     ("ContentType", 255),
 )
 METADATA_FIELD_LIMITS: tuple[tuple[str, int], ...] = (("MessageId", 256),)
+_MAX_ID, _MAX_CONTENT, _MAX_CONTENT_TYPE, _MAX_TIME = 256, MAX_CONTENT_LENGTH, 100, 100
 
 
 def within_limits(fields: Mapping[str, Any], limits: tuple[tuple[str, int], ...]) -> bool:
@@ -384,8 +385,6 @@ def parse_item(
     ATTACHMENT, ``MessageMetadata`` for a MESSAGEMETADATA; and for an item with a field over
     the service's length limit (:data:`ITEM_FIELD_LIMITS`). Other missing strings become ``""``.
     """
-    if not within_limits(inner, ITEM_FIELD_LIMITS):
-        return None
     serialized = inner if serialized is None else serialized
     kind = inner.get("Type")
     item_id = _s(inner, "Id")
@@ -394,11 +393,21 @@ def parse_item(
     time_stamp = _s(inner, "AbsoluteTime")
     role = _s(inner, "ParticipantRole")
     if kind == _MESSAGE:
-        # The hot path (every live message): helpers only for what most messages lack.
+        # The hot path (every live message): helpers only for what most messages lack, and
+        # the ITEM_FIELD_LIMITS checks on the values it reads anyway.
         content_type, text = _s(inner, "ContentType"), _s(inner, "Content")
         customer = role == "CUSTOMER"
         display_name = inner.get("DisplayName") or None
         participant_id = inner.get("ParticipantId") or None
+        if (
+            len(text) > _MAX_CONTENT
+            or len(item_id) > _MAX_ID
+            or len(content_type) > _MAX_CONTENT_TYPE
+            or len(time_stamp) > _MAX_TIME
+            or (type(display_name) is str and len(display_name) > _MAX_ID)
+            or (type(participant_id) is str and len(participant_id) > _MAX_ID)
+        ):
+            return None
         return ParsedItem(
             Message(
                 id=item_id,
@@ -419,6 +428,8 @@ def parse_item(
                 is_from_history=from_history,
             )
         )
+    if not within_limits(inner, ITEM_FIELD_LIMITS):
+        return None
     if kind == _ATTACHMENT:
         attachments = inner.get("Attachments")
         if not isinstance(attachments, list) or not attachments:

@@ -174,7 +174,6 @@ class AWSClient:
             endpoint_url=endpoint_url,
             config=config,
         )
-        #: The calls in flight (``calls.cancel()`` ends them) and their default bound.
         self.calls = CallGroup(call_timeout)
         install_botocore_hooks(self._client)
 
@@ -182,6 +181,21 @@ class AWSClient:
     def botocore_client(self) -> Any:
         """The underlying botocore ``connectparticipant`` client."""
         return self._client
+
+    @property
+    def calls(self) -> CallGroup:
+        """The calls in flight (``calls.cancel()`` ends them) and their default bound.
+
+        Made on first use for a subclass whose ``__init__`` did not call ours.
+        """
+        group = self.__dict__.get("_calls")
+        if not isinstance(group, CallGroup):
+            group = self.__dict__["_calls"] = CallGroup(DEFAULT_CALL_TIMEOUT)
+        return group
+
+    @calls.setter
+    def calls(self, group: CallGroup) -> None:
+        self.__dict__["_calls"] = group
 
     @property
     def call_timeout(self) -> float | None:
@@ -207,8 +221,11 @@ class AWSClient:
 
     def close(self) -> None:
         """Close the keep-alive connections (the client stays usable: it opens new ones)."""
+        client = self.__dict__.get("_client")
+        if client is None:
+            return
         try:
-            self._client.close()
+            client.close()
         except Exception as exc:  # closing must never fail a disconnect
             logger.debug("closing the botocore connections failed: %s", type(exc).__name__)
 

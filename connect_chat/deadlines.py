@@ -116,9 +116,14 @@ class CallScope:
     def watch(self, sock: socket.socket) -> None:
         """Watch ``sock`` (a duplicate descriptor); shut it at once if already aborted."""
         try:
-            dup = socket.socket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
+            fd = os.dup(sock.fileno())
         except (OSError, ValueError):
             return  # already closed: nothing to wake
+        try:
+            dup = socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
+        except OSError:
+            os.close(fd)
+            return
         with self._lock:
             self._watched.append(dup)
             aborted = self.aborted
@@ -215,8 +220,9 @@ class CallGroup:
 
         The deadline is the thread's :func:`bounded` deadline if there is one (the budget of
         the public method making the call: ``connect``'s timeout, ``send_timeout``), else
-        ``default_timeout`` from now; an explicit ``timeout`` is capped by the former. If the call is aborted, whatever the block
-        raised or returned, :meth:`CallScope.error` is raised (chained to the block's error).
+        ``default_timeout`` from now; an explicit ``timeout`` is capped by the former. If
+        the call is aborted, whatever the block raised or returned, :meth:`CallScope.error`
+        is raised (chained to the block's error).
         """
         now = time.monotonic()
         outer = ambient_deadline()

@@ -102,3 +102,26 @@ def test_disconnect_ends_a_connect_stuck_in_a_trickling_websocket_upgrade(
         wait_until(lambda: not sdk_threads(), timeout=3, what="the socket thread to end")
     finally:
         session.reset()
+
+
+def test_disconnect_ends_a_call_sleeping_in_botocore_throttling_backoff(
+        emu: Any, config: GlobalConfig) -> None:
+    """botocore's retry backoff (up to 20 s after a 429 in standard mode) waits on the call's
+    scope, not in ``time.sleep``: a disconnect during it ends the call at once."""
+    from botocore.config import Config
+
+    session = ChatSession(evolve(config, request_timeout=60.0, botocore_config=Config(
+        retries={"mode": "standard", "total_max_attempts": 20})))
+    try:
+        details = emu.start_chat(display_name="A")
+        session.connect(details)
+        emu.faults.http_errors(status=429, rate=1.0, operations=["SendEvent"])
+        outcome, done = start_call(lambda: session.send_event(ContentType.TYPING))
+        wait_until(lambda: len(emu.calls("SendEvent", details.contact_id)) >= 4, timeout=20,
+                   what="throttled attempts")
+        session.disconnect()
+        assert done.wait(AT_ONCE), "send_event still in botocore's backoff after disconnect()"
+        assert isinstance(outcome.error, SessionClosedError), outcome.error
+    finally:
+        emu.faults.clear()
+        session.reset()

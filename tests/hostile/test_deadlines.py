@@ -202,3 +202,16 @@ def test_no_deadline_thread_outlives_a_call(emu: Any, config: GlobalConfig) -> N
     finally:
         session.reset()
     wait_until(_no_timer_threads, timeout=2)
+
+
+def test_a_client_subclass_that_skips_init_can_still_be_cancelled_and_closed() -> None:
+    """disconnect()/reset() call cancel_calls() and close() on any custom client."""
+
+    class Fake(AWSClient):
+        def __init__(self) -> None:  # a fake: no botocore client at all
+            pass
+
+    fake = Fake()
+    assert fake.cancel_calls() == 0
+    fake.close()
+    assert fake.call_timeout == 30.0

@@ -29,8 +29,15 @@ import gevent.event
 import websocket
 from locust import User, constant_pacing, events, task
 
-from connect_chat import ChatDetails, Message, TranscriptItem
-from connect_chat.locust import REQUEST_TYPE, ChatStepFailed, ChatUser, shared_aws_client
+from connect_chat import (
+    ChatDetails,
+    Features,
+    GlobalConfig,
+    Message,
+    MessageReceipts,
+    TranscriptItem,
+)
+from connect_chat.locust import REQUEST_TYPE, ChatStepFailed, ChatUser
 
 INTERVAL = float(os.environ.get("BENCH_INTERVAL", "10"))
 HEARTBEAT = 10.0
@@ -86,7 +93,12 @@ def _init(environment: Any, **_kw: Any) -> None:
 
 
 class SdkChat(ChatUser):
+    """The SDK user; receipts off, as the baseline sends none (the same traffic)."""
+
     wait_time = constant_pacing(INTERVAL)
+    chat_config = GlobalConfig(
+        features=Features(message_receipts=MessageReceipts(should_send_message_receipts=False))
+    )
 
     def on_start(self) -> None:
         self._n = 0
@@ -109,6 +121,29 @@ def _echo_of(item: TranscriptItem, text: str) -> bool:
 
 # -- the baseline: a bare websocket-client loop per user ---------------------------------------
 
+_bare: dict[str, Any] = {}
+
+
+def _bare_client(host: str) -> Any:
+    """One plain botocore client per process (unsigned, pooled), none of the SDK's hooks."""
+    if host not in _bare:
+        import botocore.session
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        _bare[host] = botocore.session.get_session().create_client(
+            "connectparticipant", region_name="us-west-2", endpoint_url=host,
+            config=Config(signature_version=UNSIGNED, max_pool_connections=1024,
+                          retries={"mode": "standard", "total_max_attempts": 3}),
+        )
+    return _bare[host]
+
+
+@events.test_start.add_listener
+def _prepare_bare(environment: Any, **_kw: Any) -> None:
+    if environment.host:
+        _bare_client(environment.host)
+
 
 class BareChat(User):
     wait_time = constant_pacing(INTERVAL)
@@ -128,7 +163,7 @@ class BareChat(User):
             response=None, context={}, exception=exc, start_time=time.time(), url=None)
 
     def _client(self) -> Any:
-        return shared_aws_client("us-west-2", self.host).botocore_client
+        return _bare_client(self.host)
 
     def _connect(self) -> None:
         started = time.perf_counter()

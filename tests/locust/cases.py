@@ -241,6 +241,38 @@ def case_amazon_connect(url: str) -> dict[str, Any]:
             "with": [(e["name"], e["exception"]) for e in recorder.events[len(without):]]}
 
 
+def case_session_client(url: str) -> dict[str, Any]:
+    """Users share one botocore client; each session has its own calls and event handlers."""
+    from connect_chat.locust import SessionClient, shared_aws_client
+
+    shared = shared_aws_client("us-west-2", url)
+    events = shared.botocore_client.meta.events
+
+    def handlers() -> int:
+        return len(list(events._emitter._handlers.prefix_search("before-send.connectparticipant")))
+
+    before = handlers()
+    users = [make_user(url)[0] for _ in range(5)]
+    for user in users:
+        user.connect()
+    clients = [u.session._client for u in users]  # type: ignore[union-attr]
+    result = {
+        "session_clients": all(isinstance(c, SessionClient) for c in clients),
+        "same_botocore": all(c.botocore_client._client is shared.botocore_client
+                             for c in clients),
+        "own_calls": len({id(c.calls) for c in clients} | {id(shared.calls)}) == 6,
+        "handlers_added": handlers() - before,
+    }
+    users[0].disconnect()  # cancels only its own calls: the others still talk
+    result["others_reply"] = [
+        u.reply("still here", lambda i: isinstance(i, Message) and i.text == "still here").text
+        for u in users[1:]
+    ]
+    for user in users:
+        user.on_stop()
+    return result
+
+
 def main() -> None:
     name, url = sys.argv[1], sys.argv[2]
     result = globals()[f"case_{name}"](url)

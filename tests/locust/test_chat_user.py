@@ -116,3 +116,12 @@ def test_amazon_connect_starter_signs_with_the_callers_credentials(echo: Emulato
     assert calls[0].body["InstanceId"] == "instance-1"
     assert calls[0].body["ContactFlowId"] == "flow-1"
     assert calls[0].body["ParticipantDetails"] == {"DisplayName": "Real"}
+
+
+def test_users_share_one_botocore_client_yet_each_session_keeps_its_own_calls(
+    echo: Emulator,
+) -> None:
+    result = run_case("session_client", echo.endpoint_url)
+    assert result["session_clients"] and result["same_botocore"] and result["own_calls"]
+    assert result["handlers_added"] == 0  # no per-session handler on the shared client
+    assert result["others_reply"] == ["still here"] * 4

@@ -417,12 +417,23 @@ class SocketWorker:
         # ignore it): the answer to a heartbeat sent after it, or a chat frame, proves the
         # subscription just as well (the service handles a socket's frames in order).
         ws.send(HEARTBEAT_FRAME)
+        next_beat = time.monotonic() + self._config.heartbeat_interval
         while True:
             if self._stop or self._suspended:
                 raise WebSocketError("stopped while subscribing")
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 self._close_socket()
                 raise ConnectionTimeoutError("no subscribe acknowledgement in time")
+            if now >= next_beat:  # the last one may have gone unanswered
+                next_beat = now + self._config.heartbeat_interval
+                try:
+                    ws.send(HEARTBEAT_FRAME)
+                except (OSError, wsclient.WebSocketException) as exc:
+                    self._close_socket()
+                    raise WebSocketError(
+                        f"the WebSocket closed while subscribing ({type(exc).__name__})"
+                    ) from None
             try:
                 opcode, data = ws.recv_data()
             except (wsclient.WebSocketTimeoutException, TimeoutError):

@@ -74,11 +74,37 @@ class Recorder:
                 self._cond.wait(remaining)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``@pytest.mark.behaviour_matrix``: run the test under every emulator behaviour.
+
+    That is each entry of ``connect_chat.emulator.behaviour.variants()`` (the defaults,
+    each knob flipped alone, the all-flipped ``unusual`` profile); with
+    ``profiles_only=True``, only the defaults and ``unusual``.
+    """
+    marker = metafunc.definition.get_closest_marker("behaviour_matrix")
+    if marker is None or "emu_behaviour" not in metafunc.fixturenames:
+        return
+    from connect_chat.emulator.behaviour import variants
+
+    chosen = variants()
+    if marker.kwargs.get("profiles_only"):
+        chosen = [(name, b) for name, b in chosen if name in ("default", "unusual")]
+    metafunc.parametrize(
+        "emu_behaviour", [b for _, b in chosen], ids=[name for name, _ in chosen], indirect=True
+    )
+
+
 @pytest.fixture
-def emu() -> Iterator[Any]:
+def emu_behaviour(request: pytest.FixtureRequest) -> Any:
+    """The emulator behaviour of a ``behaviour_matrix`` test (None: the defaults)."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture
+def emu(emu_behaviour: Any) -> Iterator[Any]:
     from connect_chat.emulator import Emulator
 
-    with Emulator() as emulator:
+    with Emulator(behaviour=emu_behaviour) as emulator:
         yield emulator
 
 

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,10 +17,12 @@ from connect_chat.errors import ChatEndedError, InvalidInputError
 from connect_chat.models import Message
 from connect_chat.resume import RestChat, SavedChat
 
+pytestmark = pytest.mark.behaviour_matrix
+
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
+def emulator(emu_behaviour: Any) -> Iterator[Emulator]:
+    with Emulator(behaviour=emu_behaviour) as emu:
         yield emu
 
 

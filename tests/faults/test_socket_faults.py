@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from connect_chat import ChatSession, GlobalConfig, Message, MessageReceipts
 from connect_chat.config import Features
 from tests.conftest import Recorder, fast, sdk_threads, wait_until
@@ -16,6 +18,8 @@ from tests.faults.support import received_ids
 #: Fault (a): agent messages, and one socket drop per this many of them.
 MESSAGES = 500
 DROP_EVERY = 50
+
+pytestmark = pytest.mark.behaviour_matrix(profiles_only=True)
 
 
 def _quiet(config: GlobalConfig, **changes: Any) -> GlobalConfig:

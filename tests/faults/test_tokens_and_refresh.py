@@ -20,6 +20,8 @@ from tests.faults.support import received_ids, received_texts, stored_texts
 #: Lifetime of the short-lived credential in the refresh tests (seconds).
 SHORT_TTL = 3.0
 
+pytestmark = pytest.mark.behaviour_matrix(profiles_only=True)
+
 
 @pytest.fixture(params=["connection_token_ttl", "websocket_url_ttl"])
 def short_lived(request: pytest.FixtureRequest) -> Iterator[Emulator]:

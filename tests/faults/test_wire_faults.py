@@ -19,6 +19,8 @@ from connect_chat.errors import ConnectChatError, ConnectionTimeoutError, WebSoc
 from tests.conftest import Recorder, fast, wait_until
 from tests.faults.support import messages, outbox_config, received_ids, sends_by_token
 
+pytestmark = pytest.mark.behaviour_matrix(profiles_only=True)
+
 
 def _quiet(config: GlobalConfig, **changes: Any) -> GlobalConfig:
     """No receipts, so each agent message reaches on_message_received exactly once."""

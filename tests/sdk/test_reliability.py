@@ -6,8 +6,12 @@ import itertools
 import threading
 from typing import Any
 
+import pytest
+
 from connect_chat import ChatSession, ContentType, GlobalConfig, Message
 from tests.conftest import Recorder, fast, sdk_threads, wait_until
+
+pytestmark = pytest.mark.behaviour_matrix
 
 
 def _agent_ids(recorder: Recorder, text: str) -> list[str]:

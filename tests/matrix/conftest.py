@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from connect_chat import ChatSession, GlobalConfig
 from connect_chat.emulator.behaviour import Behaviour, variants
 
 VARIANTS = variants()
@@ -40,26 +39,3 @@ def behaviour(request: pytest.FixtureRequest, matrix_emu: Any) -> Iterator[Behav
 def emu(matrix_emu: Any, behaviour: Behaviour) -> Any:
     """The module's emulator, set to this test's behaviour."""
     return matrix_emu
-
-
-@pytest.fixture
-def config(emu: Any) -> GlobalConfig:
-    return GlobalConfig(
-        endpoint_url=emu.endpoint_url,
-        heartbeat_interval=1.0,
-        connect_timeout=5.0,
-        reconnect_first_delay=0.0,
-        reconnect_backoff_base=0.02,
-        reconnect_backoff_cap=0.1,
-        join_timeout=2.0,
-        socket_poll_interval=0.05,
-    )
-
-
-@pytest.fixture
-def session(config: GlobalConfig) -> Iterator[ChatSession]:
-    chat = ChatSession(config)
-    try:
-        yield chat
-    finally:
-        chat.reset()

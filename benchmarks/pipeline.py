@@ -15,12 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from connect_chat.config import Features, GlobalConfig, MessageReceipts
-from connect_chat.dispatcher import Call, Dispatcher, EndSession, Inbox, Subscribers
+from connect_chat.dispatcher import Dispatcher
+from connect_chat.inbox import Call, EndSession, Inbox, RawFrame
 from connect_chat.parsing import TOPIC_CHAT, TranscriptPage, parse_frame
 from connect_chat.session import CALLBACK_NAMES
+from connect_chat.streams import Subscribers
 from connect_chat.throttles import ReceiptBatch, ReceiptThrottle
 from connect_chat.transcript import Transcript
-from connect_chat.websocket import RawFrame
 
 
 class Callbacks:
@@ -41,10 +42,12 @@ def _no_page(*_: object) -> TranscriptPage:
 
 def _auto_delivered(config: GlobalConfig, throttle: ReceiptThrottle) -> Callable[[Any], None]:
     """The session's own handler of new incoming messages (an automatic Delivered receipt)."""
-    from connect_chat import session as session_module
+    from connect_chat.connection import Connection
 
-    handler = session_module._Connection._auto_delivered_receipt
-    holder = types.SimpleNamespace(config=config, sent_ids=set(), receipts=throttle)
+    handler = Connection._auto_delivered_receipt
+    holder = types.SimpleNamespace(
+        config=config, sender=types.SimpleNamespace(sent_ids=set()), receipts=throttle
+    )
     return lambda message: handler(holder, message)  # type: ignore[arg-type]
 
 

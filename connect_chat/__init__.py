@@ -11,7 +11,6 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 from connect_chat.client import AWSClient  # noqa: E402
 from connect_chat.config import Features, GlobalConfig, MessageReceipts  # noqa: E402
 from connect_chat.contact import start_chat_contact  # noqa: E402
-from connect_chat.dispatcher import ItemStream, SessionStats  # noqa: E402
 from connect_chat.enums import (  # noqa: E402
     ContentType,
     MessageDirection,
@@ -35,6 +34,8 @@ from connect_chat.models import (  # noqa: E402
 )
 from connect_chat.sdk_logger import SDKLogger  # noqa: E402
 from connect_chat.session import ChatSession, ConnectionDetailsProvider  # noqa: E402
+from connect_chat.stats import SessionStats  # noqa: E402
+from connect_chat.streams import ItemStream  # noqa: E402
 from connect_chat.transcript import TranscriptView  # noqa: E402
 
 __all__ = [

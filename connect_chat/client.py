@@ -428,3 +428,38 @@ class AWSClient:
             ConnectionToken=connection_token,
             SessionId=session_id,
         )
+
+
+def warn_if_unverified(client: AWSClient) -> None:
+    """The SDK never turns TLS verification off; say so once if a custom client did."""
+    try:
+        verify = client.botocore_client._endpoint.http_session._verify
+    except AttributeError:
+        return
+    if verify is False:
+        logger.warning(
+            "the AWS client was built with TLS certificate verification off (verify=False); "
+            "traffic to the Participant Service is not authenticated"
+        )
+
+
+def count_retries(client: AWSClient, on_retry: Callable[[], None], key: str) -> None:
+    """Tell ``on_retry`` of each attempt botocore retries (``amz-sdk-request: attempt=N``,
+    N > 1); ``key`` names the hook, so registering twice for one session adds it once."""
+    try:
+        events = client.botocore_client.meta.events
+    except AttributeError:
+        return
+
+    def before_send(request: Any = None, **_: Any) -> None:
+        header = getattr(request, "headers", {}).get("amz-sdk-request") if request else None
+        if isinstance(header, bytes):
+            header = header.decode("ascii", "replace")
+        if isinstance(header, str) and "attempt=" in header:
+            attempt = header.split("attempt=", 1)[1].split(";", 1)[0].strip()
+            if attempt.isdigit() and int(attempt) > 1:
+                on_retry()
+
+    events.register(
+        "before-send.connectparticipant", before_send, unique_id=f"connect-chat-retries-{key}"
+    )

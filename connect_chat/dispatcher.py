@@ -10,25 +10,50 @@ thread.
 
 Timers (:meth:`Dispatcher.call_later`) run on this thread too: the inbox wait is bounded by
 the next deadline, computed from ``time.monotonic()``.
+
+State of a :class:`Dispatcher`, owned by / read by:
+
+=========================  ======================  ==========================================
+state                      written by              read by
+=========================  ======================  ==========================================
+``transcript``             dispatcher thread       dispatcher (others read ``view``)
+``view``                   dispatcher (replaced)   any thread (``session.transcript``)
+``typing_view``            dispatcher (replaced)   any thread (``typing_participants()``)
+``participants.view``      dispatcher (replaced)   any thread (``participants()``)
+timers, typing, receipts   dispatcher thread       dispatcher thread
+``_gap_pending``           socket thread (set),    socket thread (``post``)
+                           dispatcher (cleared)
+``_running``               dispatcher thread       any thread (``post``, ``alive``)
+``stats``                  any thread (``incr``)   any thread
+=========================  ======================  ==========================================
 """
 
 from __future__ import annotations
 
-import collections
 import heapq
 import itertools
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import attrs
-
+from connect_chat.callbacks import EVENT_CALLBACKS
 from connect_chat.enums import ContentType, ScanDirection
 from connect_chat.errors import ChatEndedError, ConnectChatError, SessionClosedError
 from connect_chat.gapfill import DEFAULT_MAX_PAGES, catch_up
+from connect_chat.inbox import (
+    GAP,
+    Call,
+    EndSession,
+    HistoryPage,
+    InboxLike,
+    LocalKind,
+    LocalUpdate,
+    RawFrame,
+    SocketEvent,
+)
 from connect_chat.log_limits import RepeatedWarnings
 from connect_chat.models import (
     Event,
@@ -48,352 +73,19 @@ from connect_chat.parsing import (
     parse_chat_frame,
     parse_frame,
     synthesized_chat_ended,
-    time_key,
 )
+from connect_chat.participants import Participants
+from connect_chat.stats import SessionStats
+from connect_chat.streams import Subscribers
 from connect_chat.throttles import ReceiptBatch, ReceiptThrottle, TypingIndicators
 from connect_chat.transcript import Change, Transcript, TranscriptView
-from connect_chat.websocket import RawFrame, SocketEvent
 
 logger = logging.getLogger(__name__)
 
 #: How long a send finishing after the end waits for the dispatcher thread to stop.
 STOP_SETTLE_TIMEOUT = 2.0
 
-#: Live event content type -> the callback it fires (besides ``on_message_received``).
-EVENT_CALLBACKS: dict[str, str] = {
-    ContentType.TYPING.value: "on_typing",
-    ContentType.PARTICIPANT_IDLE.value: "on_participant_idle",
-    ContentType.PARTICIPANT_RETURNED.value: "on_participant_returned",
-    ContentType.AUTO_DISCONNECTION.value: "on_auto_disconnection",
-    ContentType.PARTICIPANT_INVITED.value: "on_participant_invited",
-    ContentType.CHAT_REHYDRATED.value: "on_chat_rehydrated",
-    ContentType.JOINED.value: "on_participant_joined",
-    ContentType.LEFT.value: "on_participant_left",
-    ContentType.PARTICIPANT_DISPLAY_NAME_UPDATED.value: "on_participant_display_name_updated",
-    ContentType.TRANSFER_SUCCEEDED.value: "on_transfer_succeeded",
-    ContentType.TRANSFER_FAILED.value: "on_transfer_failed",
-    ContentType.AUTHENTICATION_INITIATED.value: "on_authentication_initiated",
-    ContentType.AUTHENTICATION_SUCCESSFUL.value: "on_authentication_succeeded",
-    ContentType.AUTHENTICATION_FAILED.value: "on_authentication_failed",
-    ContentType.AUTHENTICATION_TIMEOUT.value: "on_authentication_timeout",
-    ContentType.AUTHENTICATION_EXPIRED.value: "on_authentication_expired",
-    ContentType.AUTHENTICATION_CANCELLED.value: "on_authentication_cancelled",
-}
-
-#: Events that (re)name a participant.
-_NAMING_EVENTS = frozenset(
-    {ContentType.JOINED.value, ContentType.PARTICIPANT_DISPLAY_NAME_UPDATED.value}
-)
-
 _ENDED = ContentType.ENDED.value
-
-
-class _GapMarker:
-    """Queued at an inbox overflow: the frames queued before it are handled, then the gap
-    is filled (live frames are dropped until then, so the walk back stays short)."""
-
-    __slots__ = ()
-
-
-_GAP = _GapMarker()
-
-
-# --------------------------------------------------------------------------------------------
-# The inbox and the session's counters
-
-
-class Inbox:
-    """The dispatcher's FIFO. Its bound applies to live frames only.
-
-    Overflow policy: a live frame that finds the inbox full is dropped and counted (the
-    socket thread never blocks on a slow program); the dispatcher then fetches what it missed
-    with GetTranscript, like after a reconnect, so no chat item is lost. Everything else
-    (connection events, local sends, history pages, the end marker) is never refused: those
-    are few, and some come from the dispatcher thread itself (a callback calling
-    ``send_message``), which must never wait on its own queue.
-
-    A ``queue.SimpleQueue`` underneath (one C-level lock, no task accounting): a
-    ``queue.Queue`` hand-off costs about a microsecond per frame, this one a tenth of it.
-    The bound is checked against ``qsize()`` before the put; only the socket thread puts
-    live frames, so the check and the put cannot race with another live put.
-    """
-
-    def __init__(self, maxsize: int = 0) -> None:
-        self.maxsize = maxsize
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        #: Any item, never refused, never blocking (the same call as the queue's own put).
-        self.put: Callable[[object], None] = self._queue.put
-        #: The next item; ``queue.Empty`` after ``timeout`` seconds (``None``: wait forever).
-        self.get: Callable[..., object] = self._queue.get
-
-    def put_nowait(self, item: object) -> None:
-        """A live frame: ``queue.Full`` when ``maxsize`` items are already waiting."""
-        if self.maxsize > 0 and self._queue.qsize() >= self.maxsize:
-            raise queue.Full
-        self._queue.put(item)
-
-    def qsize(self) -> int:
-        return self._queue.qsize()
-
-    def empty(self) -> bool:
-        return self._queue.empty()
-
-
-#: What a dispatcher reads from: an :class:`Inbox`, or a plain ``queue.Queue`` (tests).
-InboxLike = Inbox | queue.Queue[object]
-
-
-class SessionStats:
-    """Local counters of one session (all its connections), for monitoring and tests.
-
-    Nothing here ever leaves the process. Robustness: ``bad_frames`` (frames dropped as
-    unusable, each logged), ``bad_history_items`` (unreadable GetTranscript items left out),
-    ``inbox_overflows`` (live frames that found the inbox full, recovered by GetTranscript),
-    ``gap_fills`` (GetTranscript catch-ups after a reconnect or an overflow),
-    ``gap_fills_truncated`` (catch-ups that stopped at ``gap_fill_max_pages``). Activity:
-    ``messages_sent`` (SendMessage successes), ``attachments_sent`` (uploads completed),
-    ``messages_received`` (new messages and attachments from other participants, live or
-    gap-filled), ``reconnects`` (WebSocket re-established), ``retries`` (REST attempts
-    repeated by botocore's retry policy or by the SDK), ``typing_sent`` /
-    ``typing_throttled`` (typing events sent / absorbed by the throttle). Receipts, summed
-    over the session's connections: ``receipts_sent`` (receipt SendEvents made),
-    ``receipts_suppressed`` (requests that needed no SendEvent: duplicates, the customer's
-    own messages, receipts disabled), ``receipts_superseded`` (covered by a newer receipt),
-    ``receipts_failed``. ``as_dict()`` gives them all at once.
-    """
-
-    COUNTERS: tuple[str, ...] = (
-        "bad_frames",
-        "bad_history_items",
-        "inbox_overflows",
-        "gap_fills",
-        "gap_fills_truncated",
-        "messages_sent",
-        "attachments_sent",
-        "messages_received",
-        "reconnects",
-        "retries",
-        "typing_sent",
-        "typing_throttled",
-    )
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._throttles: list[ReceiptThrottle] = []
-        self.bad_frames = 0
-        self.bad_history_items = 0
-        self.inbox_overflows = 0
-        self.gap_fills = 0
-        self.gap_fills_truncated = 0
-        self.messages_sent = 0
-        self.attachments_sent = 0
-        self.messages_received = 0
-        self.reconnects = 0
-        self.retries = 0
-        self.typing_sent = 0
-        self.typing_throttled = 0
-
-    def incr(self, name: str, amount: int = 1) -> None:
-        """Add ``amount`` to the counter ``name`` (thread-safe; for any thread)."""
-        if name not in self.COUNTERS:
-            raise ValueError(f"no counter {name!r}")
-        with self._lock:
-            setattr(self, name, getattr(self, name) + amount)
-
-    def _track_receipts(self, throttle: ReceiptThrottle) -> None:
-        with self._lock:
-            self._throttles.append(throttle)
-
-    def _receipt_sum(self, field: str) -> int:
-        with self._lock:
-            throttles = list(self._throttles)
-        return sum(int(getattr(t, field)) for t in throttles)
-
-    @property
-    def receipts_sent(self) -> int:
-        return self._receipt_sum("sent")
-
-    @property
-    def receipts_suppressed(self) -> int:
-        return self._receipt_sum("suppressed")
-
-    @property
-    def receipts_superseded(self) -> int:
-        return self._receipt_sum("superseded")
-
-    @property
-    def receipts_failed(self) -> int:
-        return self._receipt_sum("failed")
-
-    def as_dict(self) -> dict[str, int]:
-        """Every counter by name (a snapshot)."""
-        out = {name: int(getattr(self, name)) for name in self.COUNTERS}
-        for name in ("receipts_sent", "receipts_suppressed", "receipts_superseded",
-                     "receipts_failed"):
-            out[name] = int(getattr(self, name))
-        return out
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v}" for k, v in self.as_dict().items())
-        return f"SessionStats({fields})"
-
-
-# --------------------------------------------------------------------------------------------
-# Inbox items posted by other threads
-
-
-@attrs.frozen
-class HistoryPage:
-    """A GetTranscript page fetched by a caller thread, to merge (no live callbacks)."""
-
-    page: TranscriptPage
-    scan_direction: str
-    start_position_given: bool
-    done: threading.Event | None = None
-    requested_token: str | None = None
-
-
-@attrs.frozen
-class LocalUpdate:
-    """A change made by this program: ``kind`` is placeholder, sent, failed or resending."""
-
-    kind: str
-    message: Message
-    server_id: str | None = None
-    time_stamp: str | None = None
-    #: Set once the transcript reflects the update (the caller may wait for it).
-    done: threading.Event | None = attrs.field(default=None, eq=False)
-
-
-@attrs.frozen
-class EndSession:
-    """Stop the dispatcher; ``chat_ended`` fires ``on_chat_ended`` first (if not yet)."""
-
-    chat_ended: bool
-
-
-@attrs.frozen
-class Call:
-    """Run ``fn`` on the dispatcher thread (internal)."""
-
-    fn: Callable[[], None]
-
-
-# --------------------------------------------------------------------------------------------
-# Pull API
-
-
-_END = object()
-
-
-class ItemStream:
-    """Items delivered to ``on_message_received``, for code that prefers to pull.
-
-    Iterate it (``for item in session.messages(timeout=5): ...``: the loop ends when no item
-    comes within ``timeout`` or the session ends) or call :meth:`get`. It holds at most
-    ``maxsize`` items: beyond that the oldest is dropped and counted in ``dropped``. Close it
-    (or use it as a context manager) to stop receiving.
-    """
-
-    def __init__(self, owner: Subscribers, maxsize: int, timeout: float | None) -> None:
-        self._owner = owner
-        self._items: collections.deque[object] = collections.deque()
-        self._maxsize = maxsize
-        self._cond = threading.Condition()
-        self.timeout = timeout
-        self.dropped = 0
-        self.closed = False
-
-    def _push(self, item: object) -> None:
-        with self._cond:
-            if self.closed:
-                return
-            if item is not _END and len(self._items) >= self._maxsize:
-                self._items.popleft()
-                self.dropped += 1
-                if self.dropped == 1 or self.dropped % 100 == 0:
-                    logger.warning("pull queue full: dropped %d oldest items", self.dropped)
-            self._items.append(item)
-            self._cond.notify_all()
-
-    def get(self, timeout: float | None = None) -> TranscriptItem:
-        """The next item; ``TimeoutError`` after ``timeout``, ``SessionClosedError`` at the end."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while not self._items:
-                if self.closed:
-                    raise SessionClosedError("the stream is closed")
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError("no item within the timeout")
-                self._cond.wait(remaining)
-            item = self._items[0]
-            if item is _END:
-                raise SessionClosedError("the chat session ended")
-            self._items.popleft()
-        assert isinstance(item, TranscriptItem)
-        return item
-
-    def __iter__(self) -> Iterator[TranscriptItem]:
-        while True:
-            try:
-                yield self.get(self.timeout)
-            except (TimeoutError, SessionClosedError):
-                return
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-        self._owner.remove(self)
-
-    def __enter__(self) -> ItemStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class Subscribers:
-    """The pull-API streams of one session (thread-safe; pushing never blocks)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._streams: list[ItemStream] = []
-        self._ended = False
-
-    def add(self, maxsize: int, timeout: float | None) -> ItemStream:
-        stream = ItemStream(self, maxsize, timeout)
-        with self._lock:
-            self._streams.append(stream)
-            ended = self._ended
-        if ended:
-            stream._push(_END)
-        return stream
-
-    def remove(self, stream: ItemStream) -> None:
-        with self._lock:
-            if stream in self._streams:
-                self._streams.remove(stream)
-
-    def publish(self, item: TranscriptItem) -> None:
-        if not self._streams:  # the usual case: nobody pulls (an atomic read of the list)
-            return
-        with self._lock:
-            streams = list(self._streams)
-        for stream in streams:
-            stream._push(item)
-
-    def end(self) -> None:
-        with self._lock:
-            self._ended = True
-            streams = list(self._streams)
-        for stream in streams:
-            stream._push(_END)
-
-    def reopen(self) -> None:
-        with self._lock:
-            self._ended = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,18 +125,14 @@ class Dispatcher:
         self.stats = stats if stats is not None else SessionStats()
         #: Bad frames are all counted, but a flood of them writes a bounded number of lines.
         self._warnings = RepeatedWarnings(logger)
-        #: The customer's participant id (its own receipts and typing echoes are not "incoming").
-        self._own_id = own_participant_id
+        #: Who is in the chat (the customer's own typing echoes are not indicators).
+        self.participants = Participants(own_participant_id, self._own_name)
         self._typing = TypingIndicators[str](typing_expiry)
         self._typing_events: dict[str, Event] = {}
         #: Ids the newest history page added before their live frame came (see _handle_live).
         self._unheard: set[str] = set()
         #: Typing events of the participants typing now (read by other threads; replaced).
         self.typing_view: tuple[Event, ...] = ()
-        self._participants: dict[str, Participant] = {}
-        self._name_times: dict[str, float] = {}
-        #: Known participants by id (read by other threads; replaced atomically).
-        self.participants_view: dict[str, Participant] = {}
         self._on_incoming_message = on_incoming_message
         #: Set by the socket thread at an overflow, cleared by this thread at the marker.
         self._gap_pending = False
@@ -490,16 +178,16 @@ class Dispatcher:
         if not isinstance(item, (Frame, RawFrame)):  # not a live frame
             self.inbox.put(item)  # never refused, never blocking (see Inbox)
             return
-        if self._gap_pending:  # a catch-up will fetch it (see _GapMarker)
-            self.stats.inbox_overflows += 1
+        if self._gap_pending:  # a catch-up will fetch it (see inbox.GapMarker)
+            self.stats.incr("inbox_overflows")
             return
         try:
             self.inbox.put_nowait(item)
             self._overflow_warned = False
         except queue.Full:
-            self.stats.inbox_overflows += 1
+            self.stats.incr("inbox_overflows")
             self._gap_pending = True
-            self.inbox.put(_GAP)
+            self.inbox.put(GAP)
             if not self._overflow_warned:
                 self._overflow_warned = True
                 logger.warning(
@@ -514,22 +202,21 @@ class Dispatcher:
         outcome (SENT or FAILED) is applied here, without callbacks: the chat is over.
         """
         try:
-            if update.kind in ("sent", "failed"):
+            if update.kind in (LocalKind.SENT, LocalKind.FAILED):
                 self.join(STOP_SETTLE_TIMEOUT)
                 if not self.thread.is_alive() or self.thread is threading.current_thread():
-                    if update.kind == "sent":
-                        assert update.server_id is not None
-                        self.transcript.confirm_sent(
-                            update.message.id, update.server_id, update.time_stamp
-                        )
-                    else:
-                        self.transcript.mark_failed(
-                            update.message.id, update.time_stamp or iso_timestamp(_utcnow())
-                        )
+                    self._apply_local(update)
                     self.view = self.transcript.view()
         finally:
-            if update.done is not None:
-                update.done.set()  # don't keep the caller waiting
+            self._settled(update)
+
+    def _settled(self, update: LocalUpdate) -> None:
+        """Tell the caller waiting on ``update`` (if any) the transcript's row for it."""
+        outcome = update.outcome
+        if outcome is not None:
+            row_id = update.server_id if update.kind is LocalKind.SENT else update.message.id
+            outcome.item = self.transcript.get(row_id or update.message.id)
+            outcome.done.set()
 
     def join(self, timeout: float) -> None:
         if self.thread is not threading.current_thread() and self.thread.is_alive():
@@ -593,6 +280,7 @@ class Dispatcher:
             self._subscribers.end()
             if self._receipts is not None:
                 self._receipts.cancel(SessionClosedError("the chat session ended"))
+                self.stats.release_receipts(self._receipts)  # a reused session keeps no throttle
 
     def _run_due_timers(self) -> None:
         now = time.monotonic()
@@ -645,13 +333,13 @@ class Dispatcher:
             self._handle_history(item)
         elif isinstance(item, LocalUpdate):
             try:
-                self._handle_local(item)
+                change = self._apply_local(item)
+                self._deliver([change] if change is not None else [])
             finally:
-                if item.done is not None:
-                    item.done.set()
+                self._settled(item)
         elif isinstance(item, Call):
             item.fn()
-        elif item is _GAP:
+        elif item is GAP:
             # Everything queued before the overflow is handled: live frames queue again
             # from here on (a repeat of what the catch-up brings is merged once), and the
             # catch-up walks back to the newest item held.
@@ -663,7 +351,7 @@ class Dispatcher:
             self._running = False
 
     def _bad_frame(self, reason: str) -> None:
-        self.stats.bad_frames += 1
+        self.stats.incr("bad_frames")
         self._warnings.warning("bad frame", "dropping a malformed frame: %s", reason)
 
     def _handle_frame(self, text: str) -> None:
@@ -735,69 +423,22 @@ class Dispatcher:
 
     # -- participants, typing indicators, incoming messages (dispatcher thread) ----------
 
-    def _is_own(self, item: Message | Event) -> bool:
-        if self._own_id is not None and item.participant_id:
-            return item.participant_id == self._own_id
-        return item.participant == "CUSTOMER"
+    @property
+    def participants_view(self) -> dict[str, Participant]:
+        """Known participants by id (any thread; a snapshot replaced at each change)."""
+        return self.participants.view
 
-    @staticmethod
-    def _participant_key(item: Message | Event) -> str | None:
-        if item.participant_id:
-            return item.participant_id
-        role, name = item.participant or "", item.display_name or ""
-        return f"{role}:{name}" if role or name else None
+    def _own_name(self, name: str) -> None:
+        self.transcript.customer_display_name = name
 
     def _learn(self, item: TranscriptItem, *, live: bool) -> TranscriptItem:
-        """Keep the participant registry current; give a live message its sender's name."""
-        if not isinstance(item, (Message, Event)) or not item.participant_id:
-            return item
-        pid = item.participant_id
-        known = self._participants.get(pid)
-        is_event = isinstance(item, Event)
-        if (
-            known is not None
-            and not is_event
-            and (item.participant or known.role) == known.role
-            and (known.display_name is not None or not item.display_name)
-        ):
-            # The usual case, a message from a participant already known: nothing to learn.
-            if live and not item.display_name and known.display_name:
-                return attrs.evolve(item, display_name=known.display_name)
-            return item
-        naming = is_event and item.content_type in _NAMING_EVENTS
-        stamp = time_key(item.time_stamp) if naming else 0.0  # only naming events use it
-        name = known.display_name if known is not None else None
-        if item.display_name and (
-            name is None or (naming and stamp >= self._name_times.get(pid, float("-inf")))
-        ):
-            name = item.display_name
-            if naming:
-                self._name_times[pid] = stamp
-                if self._is_own(item):
-                    self.transcript.customer_display_name = name
-        present = known.present if known is not None else True
-        if is_event and item.content_type == ContentType.JOINED.value:
-            present = True
-        elif is_event and item.content_type == ContentType.LEFT.value:
-            present = False
-        updated = Participant(
-            participant_id=pid,
-            role=item.participant or (known.role if known is not None else None),
-            display_name=name,
-            present=present,
-        )
-        if updated != known:
-            self._participants[pid] = updated
-            self.participants_view = dict(self._participants)
-        if live and isinstance(item, Message) and not item.display_name and name:
-            return attrs.evolve(item, display_name=name)
-        return item
+        return self.participants.learn(item, live=live)
 
     def _incoming(self, item: TranscriptItem) -> None:
         """A new message entered the transcript (live or gap fill)."""
         if not isinstance(item, Message) or item.participant == "CUSTOMER":
             return
-        self.stats.messages_received += 1
+        self.stats.incr("messages_received")
         if self._on_incoming_message is not None:
             try:
                 self._on_incoming_message(item)
@@ -808,8 +449,8 @@ class Dispatcher:
         self.typing_view = tuple(self._typing_events.values())
 
     def _typing_started(self, event: Event) -> None:
-        key = self._participant_key(event)
-        if key is None or self._is_own(event):
+        key = Participants.key(event)
+        if key is None or self.participants.is_own(event):
             return  # the echo of this customer's own typing is not an indicator
         self._typing.on_typing(key)
         self._typing_events[key] = event
@@ -822,7 +463,7 @@ class Dispatcher:
 
     def _typing_message(self, item: Message | Event) -> None:
         """That participant's message (or departure) ends its typing indicator."""
-        key = self._participant_key(item)
+        key = Participants.key(item)
         if key is not None and key in self._typing_events:
             self._typing.on_message(key)
             self._typing_stopped(key)
@@ -845,7 +486,7 @@ class Dispatcher:
                 self._fire("on_connection_broken")
         elif event is SocketEvent.REESTABLISHED:
             self._broken = False
-            self.stats.reconnects += 1
+            self.stats.incr("reconnects")
             self._fire("on_connection_reestablished")
             self._gap_fill()
         elif event is SocketEvent.DEEP_HEARTBEAT_FAILURE:
@@ -872,7 +513,7 @@ class Dispatcher:
 
     def _handle_history(self, history: HistoryPage) -> None:
         if history.page.skipped:
-            self.stats.bad_history_items += history.page.skipped
+            self.stats.incr("bad_history_items", history.page.skipped)
             logger.warning("%d unreadable transcript items left out", history.page.skipped)
         try:
             token_before = self.transcript.previous_transcript_next_token
@@ -896,30 +537,27 @@ class Dispatcher:
             if history.done is not None:
                 history.done.set()
 
-    def _handle_local(self, update: LocalUpdate) -> None:
-        change: Change | None
-        if update.kind == "placeholder":
-            change = self.transcript.add_placeholder(update.message)
-        elif update.kind == "attachment_started":
+    def _apply_local(self, update: LocalUpdate) -> Change | None:
+        """Apply a change this program made to its own message to the transcript."""
+        kind, message_id = update.kind, update.message.id
+        if kind is LocalKind.PLACEHOLDER:
+            return self.transcript.add_placeholder(update.message)
+        if kind is LocalKind.ATTACHMENT_STARTED:
             assert update.server_id is not None
-            self.transcript.attachment_started(update.message.id, update.server_id)
-            return
-        elif update.kind == "sent":
+            self.transcript.attachment_started(message_id, update.server_id)
+            return None
+        if kind is LocalKind.SENT:
             assert update.server_id is not None
-            change = self.transcript.confirm_sent(
-                update.message.id, update.server_id, update.time_stamp
-            )
-        elif update.kind == "resending":
-            change = self.transcript.mark_sending(update.message.id)
-        else:
-            change = self.transcript.mark_failed(
-                update.message.id, update.time_stamp or iso_timestamp(_utcnow())
-            )
-        self._deliver([change] if change is not None else [])
+            return self.transcript.confirm_sent(message_id, update.server_id, update.time_stamp)
+        if kind is LocalKind.RESENDING:
+            return self.transcript.mark_sending(message_id)
+        return self.transcript.mark_failed(
+            message_id, update.time_stamp or iso_timestamp(_utcnow())
+        )
 
     def _gap_fill(self) -> None:
         """After a reconnect or an overflow: fetch what was missed (``gapfill.catch_up``)."""
-        self.stats.gap_fills += 1
+        self.stats.incr("gap_fills")
         try:
             result = catch_up(
                 self._fetch_older_items,
@@ -933,7 +571,7 @@ class Dispatcher:
             logger.warning("catching up on missed chat items failed: %s", exc)
             return
         if not result.complete:
-            self.stats.gap_fills_truncated += 1
+            self.stats.incr("gap_fills_truncated")
             logger.warning(
                 "the catch-up stopped after %d pages (gap_fill_max_pages): older missed "
                 "items were not delivered; get_transcript() still reaches them",
@@ -948,7 +586,7 @@ class Dispatcher:
         self, next_token: str | None
     ) -> tuple[tuple[ParsedItem, ...], str | None]:
         page = self._fetch_older(next_token)
-        self.stats.bad_history_items += page.skipped
+        self.stats.incr("bad_history_items", page.skipped)
         return page.items, page.next_token
 
     def _merge_missed(self, missed: list[ParsedItem], next_token: str | None) -> None:

@@ -1,4 +1,4 @@
-"""The outbox: messages not confirmed by the service yet, and how their sends are retried.
+"""The sender: placeholder -> SendMessage with one ClientToken -> SENT or FAILED, and retries.
 
 Why inline retries on the caller's thread: ``send_message`` blocks and returns the sent
 message (the iOS completion, in Python), so the caller's thread is the natural place to
@@ -25,19 +25,26 @@ retried). Either way the message becomes FAILED and ``resend_failed_message`` ca
 
 from __future__ import annotations
 
+import datetime
 import logging
+import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 
-from connect_chat.deadlines import bounded
+from connect_chat.attachments import Progress, inspect_file, upload_file
+from connect_chat.deadlines import bounded, watched_http_session
+from connect_chat.enums import MessageDirection, MessageStatus
 from connect_chat.errors import (
     AccessDeniedError,
+    AttachmentError,
     ChatEndedError,
+    ConflictError,
     ConnectChatError,
     EndpointUnreachableError,
     InvalidInputError,
@@ -45,8 +52,16 @@ from connect_chat.errors import (
     ServiceError,
     SessionClosedError,
 )
-from connect_chat.models import Message
+from connect_chat.inbox import LocalKind, LocalUpdate
+from connect_chat.models import Message, Metadata, TranscriptItem
+from connect_chat.parsing import iso_timestamp
 from connect_chat.throttles import Backoff
+from connect_chat.transcript import answered, sent_row
+
+if TYPE_CHECKING:
+    import requests
+
+    from connect_chat.client import AWSClient
 
 logger = logging.getLogger(__name__)
 
@@ -191,3 +206,219 @@ class Retrier:
                 self._on_retry()
             if self._ended():
                 raise ChatEndedError("the chat ended while a message was being sent") from error
+
+
+class Runner(Protocol):
+    """How one REST step runs: ``Retrier.run`` (a session) or once with a token refresh
+    (``RestChat``): ``run(operation, call, deadline)`` returns ``call(token)``'s answer."""
+
+    def __call__(self, operation: str, call: Callable[[str], Any], deadline: float) -> Any: ...
+
+
+def post_message(run: Runner, client: AWSClient, entry: OutboxEntry, deadline: float) -> Any:
+    """SendMessage of ``entry`` with its ClientToken (every attempt and resend reuses it)."""
+    return run(
+        "SendMessage",
+        lambda token: client.send_message(
+            token, entry.content_type, entry.content, client_token=entry.client_token
+        ),
+        deadline,
+    )
+
+
+def post_attachment(
+    run: Runner,
+    client: AWSClient,
+    entry: OutboxEntry,
+    deadline: float,
+    *,
+    http: requests.Session,
+    progress: Progress | None = None,
+    on_started: Callable[[str], None] | None = None,
+) -> str:
+    """StartAttachmentUpload, the PUT, CompleteAttachmentUpload: each step once done.
+
+    ``entry`` records how far it got (``attachment_id``, ``uploaded``), so a resend redoes
+    only what did not complete; the PUT ends by ``deadline`` or at once when the client's
+    calls are cancelled (``disconnect()``/``reset()``). Returns the attachment id.
+    """
+    assert entry.path is not None
+    if entry.attachment_id is None or not entry.uploaded:
+        file = inspect_file(entry.path)
+        started = run(
+            "StartAttachmentUpload",
+            lambda token: client.start_attachment_upload(
+                token, file.content_type, file.name, file.size, client_token=entry.client_token
+            ),
+            deadline,
+        )
+        attachment_id = str(started.get("AttachmentId") or "")
+        upload = started.get("UploadMetadata") or {}
+        if not attachment_id or not upload.get("Url"):
+            raise AttachmentError("StartAttachmentUpload returned no upload URL")
+        entry.attachment_id = attachment_id
+        if on_started is not None:
+            on_started(attachment_id)
+        with client.calls.scope("attachment upload", max(0.0, deadline - time.monotonic())):
+            upload_file(http, upload["Url"], upload.get("HeadersToInclude") or {}, file, progress)
+        entry.uploaded = True
+    attachment_id = entry.attachment_id
+    try:
+        run(
+            "CompleteAttachmentUpload",
+            lambda token: client.complete_attachment_upload(
+                token, [attachment_id], client_token=entry.complete_token
+            ),
+            deadline,
+        )
+    except ConflictError:
+        logger.info("the attachment was already completed")  # an earlier answer lost
+    return attachment_id
+
+
+def message_entry(content_type: str, content: str, path: Path | None = None) -> OutboxEntry:
+    """A new outbox entry with fresh ClientTokens (no placeholder)."""
+    return OutboxEntry(
+        local_id=str(uuid.uuid4()),
+        content_type=content_type,
+        content=content,
+        client_token=str(uuid.uuid4()),
+        path=path,
+        complete_token=str(uuid.uuid4()) if path is not None else None,
+    )
+
+
+class Sender:
+    """The send pipeline of one connection: what ``send_message``, ``send_attachment`` and
+    ``resend_failed_message`` do.
+
+    The message shows at once as a SENDING placeholder (``apply`` hands each change to the
+    dispatcher, the transcript's only writer, and returns the transcript's row once it shows,
+    or None when that cannot be waited for); the REST steps run through ``retrier``; the
+    result is SENT (the transcript's own row is returned) or FAILED (kept in the outbox for
+    a resend, the typed error raised). ``chat_over()`` ends the session when a send learns
+    that the chat has ended.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: AWSClient,
+        retrier: Retrier,
+        apply: Callable[[LocalUpdate], TranscriptItem | None],
+        display_name: Callable[[], str | None],
+        count: Callable[[str], None],
+        chat_over: Callable[[], None],
+        send_timeout: float,
+    ) -> None:
+        self._client = client
+        self._retrier = retrier
+        self._apply = apply
+        self._display_name = display_name
+        self._count = count
+        self._chat_over = chat_over
+        self._send_timeout = send_timeout
+        #: Sends not confirmed yet (SENDING or FAILED).
+        self.outbox = Outbox()
+        #: Server ids of the messages this program sent (known before the transcript has them).
+        self.sent_ids: set[str] = set()
+
+    def send_message(self, content_type: str, text: str) -> Message:
+        entry = self._queue(message_entry(content_type, text))
+        return self._deliver_message(entry)
+
+    def send_attachment(
+        self, path: str | os.PathLike[str], progress: Progress | None = None
+    ) -> Message:
+        file = inspect_file(path)
+        entry = self._queue(message_entry(file.content_type, file.name, Path(os.fspath(path))))
+        return self._deliver_attachment(entry, progress)
+
+    def resend(self, local_id: str) -> Message:
+        entry = self.outbox.claim_failed(local_id)
+        assert entry.placeholder is not None
+        self._apply(LocalUpdate(LocalKind.RESENDING, entry.placeholder))
+        if entry.path is not None:
+            return self._deliver_attachment(entry, None)
+        return self._deliver_message(entry)
+
+    def _queue(self, entry: OutboxEntry) -> OutboxEntry:
+        """Show ``entry`` as a SENDING placeholder (an attachment's ``attachment_id`` is the
+        local id until StartAttachmentUpload) and keep it in the outbox."""
+        now = _now()
+        entry.placeholder = Message(
+            id=entry.local_id,
+            time_stamp=now,
+            content_type=entry.content_type,
+            participant="CUSTOMER",
+            text=entry.content,
+            attachment_id=entry.local_id if entry.path is not None else None,
+            message_direction=MessageDirection.OUTGOING,
+            display_name=self._display_name(),
+            metadata=Metadata(
+                id=entry.local_id, time_stamp=now, content_type=entry.content_type,
+                status=MessageStatus.SENDING,
+            ),
+        )
+        self.outbox.add(entry)
+        self._apply(LocalUpdate(LocalKind.PLACEHOLDER, entry.placeholder))
+        return entry
+
+    def _deliver_message(self, entry: OutboxEntry) -> Message:
+        placeholder = entry.placeholder
+        assert placeholder is not None
+        deadline = time.monotonic() + self._send_timeout
+        try:
+            response = post_message(self._retrier.run, self._client, entry, deadline)
+        except ConnectChatError as exc:
+            self._failed(entry, exc)
+            raise
+        self.outbox.remove(entry.local_id)
+        server_id = str(response.get("Id") or "")
+        time_stamp = str(response.get("AbsoluteTime") or placeholder.time_stamp)
+        if not server_id:
+            return placeholder
+        self.sent_ids.add(server_id)
+        self._count("messages_sent")
+        row = self._apply(
+            LocalUpdate(LocalKind.SENT, placeholder, server_id=server_id, time_stamp=time_stamp)
+        )
+        if isinstance(row, Message) and row.id == server_id:
+            return row
+        return sent_row(placeholder, answered(placeholder, server_id, time_stamp))
+
+    def _deliver_attachment(self, entry: OutboxEntry, progress: Progress | None) -> Message:
+        placeholder = entry.placeholder
+        assert placeholder is not None
+        deadline = time.monotonic() + self._send_timeout
+        try:
+            with watched_http_session() as http:
+                attachment_id = post_attachment(
+                    self._retrier.run, self._client, entry, deadline, http=http,
+                    progress=progress,
+                    on_started=lambda aid: self._show(
+                        LocalUpdate(LocalKind.ATTACHMENT_STARTED, placeholder, server_id=aid)
+                    ),
+                )
+        except ConnectChatError as exc:
+            self._failed(entry, exc)
+            raise
+        self.outbox.remove(entry.local_id)
+        self._count("attachments_sent")
+        return attrs.evolve(placeholder, attachment_id=attachment_id)
+
+    def _show(self, update: LocalUpdate) -> None:
+        self._apply(update)
+
+    def _failed(self, entry: OutboxEntry, exc: Exception) -> None:
+        """A send gave up: FAILED in the outbox and the transcript (a resend can retry it);
+        a chat that ended meanwhile ends the session."""
+        assert entry.placeholder is not None
+        self.outbox.failed(entry.local_id)
+        self._apply(LocalUpdate(LocalKind.FAILED, entry.placeholder, time_stamp=_now()))
+        if isinstance(exc, ChatEndedError):
+            self._chat_over()
+
+
+def _now() -> str:
+    return iso_timestamp(datetime.datetime.now(datetime.timezone.utc))

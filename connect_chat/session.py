@@ -14,45 +14,24 @@ on. ``on_chat_ended`` fires exactly once per connection, whichever way the chat 
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import logging
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
-import attrs
-
-from connect_chat.attachments import (
-    Progress,
-    download_file,
-    inspect_file,
-    safe_destination,
-    upload_file,
-)
-from connect_chat.client import AWSClient
+from connect_chat.attachments import Progress, save_download
+from connect_chat.callbacks import CALLBACK_NAMES, SessionCallbacks
+from connect_chat.client import AWSClient, count_retries, warn_if_unverified
 from connect_chat.config import GlobalConfig
+from connect_chat.connection import Connection
+from connect_chat.credentials import ConnectionDetailsProvider
 from connect_chat.deadlines import bounded, watched_http_session
-from connect_chat.dispatcher import (
-    Call,
-    Dispatcher,
-    EndSession,
-    HistoryPage,
-    Inbox,
-    ItemStream,
-    LocalUpdate,
-    SessionStats,
-    Subscribers,
-)
 from connect_chat.enums import (
     ContentType,
-    MessageDirection,
     MessageReceiptType,
-    MessageStatus,
     ScanDirection,
     SortKey,
 )
@@ -60,339 +39,41 @@ from connect_chat.errors import (
     AccessDeniedError,
     AttachmentError,
     ChatEndedError,
-    ConflictError,
     ConnectChatError,
     ConnectionTimeoutError,
     InvalidInputError,
     RequestTimeoutError,
     SessionClosedError,
 )
+from connect_chat.inbox import HistoryPage
 from connect_chat.interactive import ViewResource
 from connect_chat.models import (
     ChatDetails,
-    ConnectionDetails,
     Event,
     Message,
-    Metadata,
     Participant,
     StartPosition,
     TranscriptItem,
     TranscriptResponse,
 )
-from connect_chat.outbox import Outbox, OutboxEntry, Retrier
-from connect_chat.parsing import TranscriptPage, iso_timestamp, parse_transcript_page
-from connect_chat.throttles import ReceiptBatch, ReceiptThrottle, ReceiptTicket, TypingThrottle
-from connect_chat.transcript import Transcript, TranscriptView
+from connect_chat.parsing import parse_transcript_page
+from connect_chat.stats import SessionStats
+from connect_chat.streams import ItemStream, Subscribers
+from connect_chat.throttles import ReceiptTicket, TypingThrottle
+from connect_chat.transcript import TranscriptView
 from connect_chat.validation import (
     checked_event,
     checked_message,
     checked_transcript_request,
 )
-from connect_chat.websocket import SocketEvent, SocketWorker, first_open_timeout
+from connect_chat.websocket import first_open_timeout
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-#: The callbacks a session offers (all ``None`` until the program sets them).
-CALLBACK_NAMES: tuple[str, ...] = (
-    "on_connection_established",
-    "on_connection_broken",
-    "on_connection_reestablished",
-    "on_deep_heartbeat_failure",
-    "on_message_received",
-    "on_transcript_updated",
-    "on_chat_ended",
-    "on_typing",
-    "on_read_receipt",
-    "on_delivered_receipt",
-    "on_participant_idle",
-    "on_participant_returned",
-    "on_auto_disconnection",
-    "on_participant_invited",
-    "on_chat_rehydrated",
-    "on_typing_stopped",
-    "on_participant_joined",
-    "on_participant_left",
-    "on_participant_display_name_updated",
-    "on_transfer_succeeded",
-    "on_transfer_failed",
-    "on_authentication_initiated",
-    "on_authentication_succeeded",
-    "on_authentication_failed",
-    "on_authentication_timeout",
-    "on_authentication_expired",
-    "on_authentication_cancelled",
-)
+__all__ = ["CALLBACK_NAMES", "ChatSession", "ConnectionDetailsProvider"]
 
 
-def _warn_if_unverified(client: AWSClient) -> None:
-    """The SDK never turns TLS verification off; say so once if a custom client did."""
-    try:
-        verify = client.botocore_client._endpoint.http_session._verify
-    except AttributeError:
-        return
-    if verify is False:
-        logger.warning(
-            "the AWS client was built with TLS certificate verification off (verify=False); "
-            "traffic to the Participant Service is not authenticated"
-        )
-
-
-def _count_retries(client: AWSClient, stats: SessionStats) -> None:
-    """Count botocore's retried attempts (``amz-sdk-request: attempt=N``, N > 1) in ``stats``."""
-    try:
-        events = client.botocore_client.meta.events
-    except AttributeError:
-        return
-
-    def before_send(request: Any = None, **_: Any) -> None:
-        header = getattr(request, "headers", {}).get("amz-sdk-request") if request else None
-        if isinstance(header, bytes):
-            header = header.decode("ascii", "replace")
-        if isinstance(header, str) and "attempt=" in header:
-            attempt = header.split("attempt=", 1)[1].split(";", 1)[0].strip()
-            if attempt.isdigit() and int(attempt) > 1:
-                stats.incr("retries")
-
-    events.register(
-        "before-send.connectparticipant", before_send, unique_id=f"connect-chat-retries-{id(stats)}"
-    )
-
-
-class ConnectionDetailsProvider:
-    """The session's chat and connection details, and whether the chat is active (iOS parity).
-
-    Read-only for the program; the session updates it. Thread-safe.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._chat_details: ChatDetails | None = None
-        self._connection_details: ConnectionDetails | None = None
-        self._active = False
-
-    def get_chat_details(self) -> ChatDetails | None:
-        with self._lock:
-            return self._chat_details
-
-    def get_connection_details(self) -> ConnectionDetails | None:
-        with self._lock:
-            return self._connection_details
-
-    def is_chat_session_active(self) -> bool:
-        with self._lock:
-            return self._active
-
-    def _update(
-        self,
-        *,
-        chat_details: ChatDetails | None = None,
-        connection_details: ConnectionDetails | None = None,
-    ) -> None:
-        with self._lock:
-            if chat_details is not None:
-                self._chat_details = chat_details
-            if connection_details is not None:
-                self._connection_details = connection_details
-
-    def _set_active(self, active: bool) -> None:
-        with self._lock:
-            self._active = active
-
-    def _reset(self) -> None:
-        with self._lock:
-            self._chat_details = None
-            self._connection_details = None
-            self._active = False
-
-
-class _Connection:
-    """One ``connect()``: its transcript, inbox, socket thread and dispatcher thread."""
-
-    def __init__(
-        self,
-        session: ChatSession,
-        chat_details: ChatDetails,
-        details: ConnectionDetails,
-        config: GlobalConfig,
-        client: AWSClient,
-    ) -> None:
-        self.config = config
-        self.client = client
-        self.chat_details = chat_details
-        self.provider = session._provider
-        self.ended = False
-        self.closing = False
-        #: Server ids of the messages this program sent (known before the transcript has them).
-        self.sent_ids: set[str] = set()
-        self.transcript = Transcript()
-        #: Sends not confirmed yet (SENDING or FAILED), retried by ``retrier`` (outbox.py).
-        self.outbox = Outbox()
-        #: Set when the session closes: ends any outbox wait at once.
-        self.stopped = threading.Event()
-        self._refresh_lock = threading.Lock()
-        self.retrier = Retrier(
-            token=self.token,
-            refresh=self.refresh_token,
-            stopped=self.stopped,
-            ended=lambda: self.ended,
-            base=config.send_retry_base,
-            cap=config.send_retry_cap,
-            on_retry=lambda: session.stats.incr("retries"),
-        )
-        label = chat_details.contact_id or "unknown"
-        inbox = Inbox(maxsize=config.inbox_size)
-        settings = config.features.message_receipts
-        self.receipts = ReceiptThrottle(
-            settings.throttle_time,
-            enabled=settings.should_send_message_receipts,
-            delivered_delay=config.delivered_receipt_delay,
-            on_schedule=lambda: self.dispatcher.post(Call(self.dispatcher.schedule_receipts)),
-        )
-        self.dispatcher = Dispatcher(
-            name=f"connect-chat-dispatch-{label}",
-            inbox=inbox,
-            transcript=self.transcript,
-            callbacks=session,
-            subscribers=session._subscribers,
-            fetch_older=self._fetch_older,
-            gap_fill_max_pages=config.gap_fill_max_pages,
-            on_active=lambda: self.provider._set_active(True),
-            on_ended=self._on_ended,
-            receipts=self.receipts,
-            send_receipt=self._send_receipt,
-            stats=session.stats,
-            own_participant_id=chat_details.participant_id,
-            typing_expiry=config.typing_expiry,
-            on_incoming_message=self._auto_delivered_receipt,
-        )
-        session.stats._track_receipts(self.receipts)
-        self.socket = SocketWorker(
-            name=f"connect-chat-ws-{label}",
-            config=config,
-            initial=details,
-            connector=lambda: client.create_participant_connection(
-                chat_details.participant_token
-            ),
-            on_details=lambda d: self.provider._update(connection_details=d),
-            post=self.dispatcher.post,
-        )
-
-    def token(self) -> str:
-        details = self.provider.get_connection_details()
-        token = details.connection_token if details is not None else None
-        if not token:
-            raise SessionClosedError("no connection token: the session is not connected")
-        return token
-
-    def refresh_token(self, refused: str) -> str:
-        """A connection token newer than ``refused`` (which got AccessDeniedException).
-
-        CreateParticipantConnection with the participant token, unless another thread has
-        already replaced ``refused``. If the participant token is refused too, the chat is
-        over: ``ChatEndedError`` is raised and the caller ends the session
-        (:meth:`chat_over`) once its own transcript updates are posted.
-        """
-        with self._refresh_lock:
-            current = self.token()
-            if current != refused:
-                return current
-            try:
-                details = self.client.create_participant_connection(
-                    self.chat_details.participant_token
-                )
-            except AccessDeniedError as exc:
-                logger.info("the service refused a new connection token: the chat has ended")
-                raise ChatEndedError("the chat has ended") from exc
-            logger.info("the connection token was refused; using a fresh one")
-            self.provider._update(connection_details=details)
-            return self.token()
-
-    def chat_over(self) -> None:
-        """The participant token was refused: end the session like a chat.ended frame."""
-        self.dispatcher.post(SocketEvent.ACCESS_DENIED)
-
-    def with_token(self, call: Callable[[str], T]) -> T:
-        """``call(token)``, once more with a fresh token if the first is refused (403)."""
-        token = self.token()
-        try:
-            return call(token)
-        except AccessDeniedError:
-            try:
-                fresh = self.refresh_token(token)
-            except ChatEndedError:
-                self.chat_over()
-                raise
-            return call(fresh)
-
-    def _fetch_older(self, next_token: str | None) -> TranscriptPage:
-        """One gap-fill page: BACKWARD from the newest item, or from ``next_token``."""
-        return self.with_token(lambda token: self._fetch_older_with(token, next_token))
-
-    def _fetch_older_with(self, token: str, next_token: str | None) -> TranscriptPage:
-        response = self.client.get_transcript(
-            token,
-            scan_direction=ScanDirection.BACKWARD.value,
-            sort_order=SortKey.ASCENDING.value,
-            max_results=self.config.gap_fill_page_size,
-            next_token=next_token,
-        )
-        return parse_transcript_page(response)
-
-    def _auto_delivered_receipt(self, message: Message) -> None:
-        """Dispatcher thread: a new AGENT message -> a throttled Delivered receipt (Android).
-
-        Only with ``should_send_message_receipts``; it goes through the same window as the
-        program's own requests, so a Read asked for meanwhile covers it.
-        """
-        if not self.config.features.message_receipts.should_send_message_receipts:
-            return
-        if message.participant != "AGENT" or message.id in self.sent_ids:
-            return
-        self.receipts.request_automatic(
-            MessageReceiptType.MESSAGE_DELIVERED, message.id, message.time_stamp
-        )
-
-    def _send_receipt(self, batch: ReceiptBatch) -> None:
-        """Dispatcher thread: one throttled receipt SendEvent."""
-        self.with_token(lambda token: self.client.send_event(
-            token, batch.content_type, batch.content, client_token=batch.client_token
-        ))
-
-    def _on_ended(self) -> None:
-        """Dispatcher thread: the chat is over (frame, disconnect, or access denied)."""
-        self.ended = True
-        self.provider._set_active(False)
-        self.socket.stop()
-
-    @property
-    def threads_alive(self) -> bool:
-        return self.socket.thread.is_alive() or self.dispatcher.thread.is_alive()
-
-    def start(self) -> None:
-        self.dispatcher.start()
-        self.socket.start()
-
-    def finish(self, *, chat_ended: bool) -> None:
-        """Stop both threads (``chat_ended``: fire ``on_chat_ended`` first if not yet)."""
-        self.stopped.set()
-        self.socket.stop()
-        if self.dispatcher.alive:
-            self.dispatcher.post(EndSession(chat_ended=chat_ended))
-
-    def join(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        self.socket.join(max(0.0, deadline - time.monotonic()))
-        self.dispatcher.join(max(0.0, deadline - time.monotonic()))
-        if self.threads_alive and threading.current_thread() not in (
-            self.socket.thread,
-            self.dispatcher.thread,
-        ):
-            logger.warning("the session's threads did not stop within %.1f s", timeout)
-
-
-class ChatSession:
+class ChatSession(SessionCallbacks):
     """A customer's chat: connect, send, receive (callbacks or pull), disconnect.
 
     ``ChatSession(config)`` instances are independent; ``ChatSession.shared()`` is the
@@ -403,44 +84,16 @@ class ChatSession:
     _shared: ClassVar[ChatSession | None] = None
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    # Callbacks (set them to callables; they run on the dispatcher thread).
-    on_connection_established: Callable[[], None] | None
-    on_connection_broken: Callable[[], None] | None
-    on_connection_reestablished: Callable[[], None] | None
-    on_deep_heartbeat_failure: Callable[[], None] | None
-    on_message_received: Callable[[TranscriptItem], None] | None
-    on_transcript_updated: Callable[[Any], None] | None
-    on_chat_ended: Callable[[], None] | None
-    on_typing: Callable[[Any], None] | None
-    on_read_receipt: Callable[[Any], None] | None
-    on_delivered_receipt: Callable[[Any], None] | None
-    on_participant_idle: Callable[[Any], None] | None
-    on_participant_returned: Callable[[Any], None] | None
-    on_auto_disconnection: Callable[[Any], None] | None
-    on_participant_invited: Callable[[Any], None] | None
-    on_chat_rehydrated: Callable[[Any], None] | None
-    on_typing_stopped: Callable[[Any], None] | None
-    on_participant_joined: Callable[[Any], None] | None
-    on_participant_left: Callable[[Any], None] | None
-    on_participant_display_name_updated: Callable[[Any], None] | None
-    on_transfer_succeeded: Callable[[Any], None] | None
-    on_transfer_failed: Callable[[Any], None] | None
-    on_authentication_initiated: Callable[[Any], None] | None
-    on_authentication_succeeded: Callable[[Any], None] | None
-    on_authentication_failed: Callable[[Any], None] | None
-    on_authentication_timeout: Callable[[Any], None] | None
-    on_authentication_expired: Callable[[Any], None] | None
-    on_authentication_cancelled: Callable[[Any], None] | None
+    # The on_* callbacks are declared once, in callbacks.SessionCallbacks.
 
     def __init__(self, config: GlobalConfig | None = None) -> None:
         if config is not None and not isinstance(config, GlobalConfig):
             raise InvalidInputError("ChatSession() takes a GlobalConfig (or nothing)")
-        for name in CALLBACK_NAMES:
-            setattr(self, name, None)
+        self._clear_callbacks()
         self._lock = threading.RLock()
         self._config = config if config is not None else GlobalConfig()
         self._client: AWSClient | None = None
-        self._conn: _Connection | None = None
+        self._conn: Connection | None = None
         self._provider = ConnectionDetailsProvider()
         self._subscribers = Subscribers()
         self._typing = TypingThrottle(self._config.typing_throttle)
@@ -489,8 +142,8 @@ class ChatSession:
                         config.botocore_config,
                         disable_csm=config.disable_csm,
                     )
-                _warn_if_unverified(self._client)
-                _count_retries(self._client, self.stats)
+                warn_if_unverified(self._client)
+                count_retries(self._client, lambda: self.stats.incr("retries"), str(id(self)))
             return self._client
 
     # -- state ---------------------------------------------------------------------------
@@ -513,7 +166,7 @@ class ChatSession:
         conn = self._conn
         return conn.transcript.previous_transcript_next_token if conn is not None else None
 
-    def _active_connection(self) -> _Connection:
+    def _active_connection(self) -> Connection:
         conn = self._conn
         if conn is None or conn.closing:
             raise SessionClosedError("the session is not connected")
@@ -554,10 +207,18 @@ class ChatSession:
                 details = client.create_participant_connection(chat_details.participant_token)
         except RequestTimeoutError as exc:
             raise ConnectionTimeoutError(f"connect() did not complete within {wait:.1f} s") from exc
-        self._provider._reset()
-        self._provider._update(chat_details=chat_details, connection_details=details)
         self._subscribers.reopen()
-        conn = _Connection(self, chat_details, details, config, client)
+        conn = Connection(
+            chat_details=chat_details,
+            details=details,
+            config=config,
+            client=client,
+            callbacks=self,
+            subscribers=self._subscribers,
+            stats=self.stats,
+            on_active=self._provider._set_active,
+        )
+        self._provider._attach(chat_details, conn.credentials)
         with self._lock:
             self._conn = conn
         # A failed first open is retried (fresh URL, backoff) as long as this call waits.
@@ -580,7 +241,7 @@ class ChatSession:
         if conn.closing:
             raise SessionClosedError("disconnect() or reset() ended connect()")
 
-    def _abandon(self, conn: _Connection) -> None:
+    def _abandon(self, conn: Connection) -> None:
         conn.finish(chat_ended=False)
         conn.join(conn.config.join_timeout)
         with self._lock:
@@ -588,28 +249,23 @@ class ChatSession:
                 self._conn = None
         self._provider._reset()
 
-    def _load_first_page(self, conn: _Connection, timeout: float) -> None:
+    @staticmethod
+    def _load_first_page(conn: Connection, timeout: float) -> None:
         try:
-            response = conn.client.get_transcript(
-                conn.token(),
+            response = conn.call(lambda token: conn.client.get_transcript(
+                token,
                 scan_direction=ScanDirection.BACKWARD.value,
                 sort_order=SortKey.ASCENDING.value,
                 max_results=conn.config.transcript_page_size,
-            )
+            ))
         except ConnectChatError as exc:
             logger.warning("loading the transcript on connect failed: %s", exc)
             return
-        done = threading.Event()
-        conn.dispatcher.post(
-            HistoryPage(
-                page=parse_transcript_page(response),
-                scan_direction=ScanDirection.BACKWARD.value,
-                start_position_given=False,
-                done=done,
-            )
-        )
-        if threading.current_thread() is not conn.dispatcher.thread:
-            done.wait(timeout)
+        conn.merge_history(HistoryPage(
+            page=parse_transcript_page(response),
+            scan_direction=ScanDirection.BACKWARD.value,
+            start_position_given=False,
+        ), timeout)
 
     def disconnect(self) -> bool:
         """Leave the chat (DisconnectParticipant), end the session, stop its threads.
@@ -640,20 +296,15 @@ class ChatSession:
         conn.client.close()  # keep-alive sockets, else open until the garbage collector runs
         return confirmed
 
-    def _leave(self, conn: _Connection) -> bool:
+    def _leave(self, conn: Connection) -> bool:
         """DisconnectParticipant with a deadline (on a short-lived helper thread)."""
         outcome: dict[str, BaseException | None] = {}
-        try:
-            token = conn.token()
-        except SessionClosedError:
-            return False
-
         def call() -> None:
             try:
                 with bounded(time.monotonic() + budget):  # no helper thread outlives it
-                    conn.client.disconnect_participant_connection(token)
+                    conn.credentials.call(conn.client.disconnect_participant_connection)
                 outcome["error"] = None
-            except AccessDeniedError:
+            except (AccessDeniedError, ChatEndedError):
                 logger.info("DisconnectParticipant: the chat had already ended")
                 outcome["error"] = None
             except Exception as exc:  # a custom client may raise anything
@@ -718,56 +369,6 @@ class ChatSession:
 
     # -- sending -------------------------------------------------------------------------
 
-    @staticmethod
-    def _apply_local(conn: _Connection, update: LocalUpdate) -> None:
-        """Hand a local change to the dispatcher; off its thread, wait until it shows.
-
-        The dispatcher is the transcript's only writer; waiting (bounded) means that when a
-        send call returns, ``session.transcript`` already shows what it did.
-        """
-        on_dispatcher = threading.current_thread() is conn.dispatcher.thread
-        done = None if on_dispatcher else threading.Event()
-        conn.dispatcher.post(attrs.evolve(update, done=done))
-        if done is not None:
-            done.wait(conn.config.join_timeout)
-
-    @classmethod
-    def _send_failed(
-        cls, conn: _Connection, entry: OutboxEntry, placeholder: Message, exc: Exception
-    ) -> None:
-        """A send gave up: FAILED in the outbox and the transcript (``resend_failed_message``
-        can retry it); a chat that ended meanwhile ends the session."""
-        conn.outbox.failed(entry.local_id)
-        cls._apply_local(conn, LocalUpdate(
-            "failed", placeholder,
-            time_stamp=iso_timestamp(datetime.datetime.now(datetime.timezone.utc)),
-        ))
-        if isinstance(exc, ChatEndedError):
-            conn.chat_over()
-
-    @staticmethod
-    def _placeholder(
-        conn: _Connection, content_type: str, text: str, *, attachment: bool = False
-    ) -> Message:
-        """The customer's message as shown before the service has it: a local id, SENDING
-        (an attachment's ``attachment_id`` is that local id until StartAttachmentUpload)."""
-        now = iso_timestamp(datetime.datetime.now(datetime.timezone.utc))
-        local_id = str(uuid.uuid4())
-        return Message(
-            id=local_id,
-            time_stamp=now,
-            content_type=content_type,
-            participant="CUSTOMER",
-            text=text,
-            attachment_id=local_id if attachment else None,
-            message_direction=MessageDirection.OUTGOING,
-            display_name=conn.transcript.customer_display_name,
-            metadata=Metadata(
-                id=local_id, time_stamp=now, content_type=content_type,
-                status=MessageStatus.SENDING,
-            ),
-        )
-
     def send_message(self, content_type: ContentType | str, message: str) -> Message:
         """Send a message; it shows at once in the transcript as SENDING.
 
@@ -780,58 +381,7 @@ class ChatSession:
         Validation errors fail at once; ``ChatEndedError`` if the chat is over.
         """
         content_type = checked_message(content_type, message)
-        conn = self._active_connection()
-        conn.token()
-        placeholder = self._placeholder(conn, content_type, message)
-        local_id = placeholder.id
-        entry = OutboxEntry(
-            local_id=local_id,
-            content_type=content_type,
-            content=message,
-            client_token=str(uuid.uuid4()),
-            placeholder=placeholder,
-        )
-        conn.outbox.add(entry)
-        self._apply_local(conn, LocalUpdate("placeholder", placeholder))
-        return self._deliver_message(conn, entry, placeholder)
-
-    def _deliver_message(
-        self, conn: _Connection, entry: OutboxEntry, placeholder: Message
-    ) -> Message:
-        """The outbox path of one text message: SendMessage with retries, then SENT/FAILED."""
-        now = placeholder.time_stamp
-        content_type = entry.content_type
-        deadline = time.monotonic() + conn.config.send_timeout
-        try:
-            response = conn.retrier.run(
-                "SendMessage",
-                lambda token: conn.client.send_message(
-                    token, content_type, entry.content, client_token=entry.client_token
-                ),
-                deadline,
-            )
-        except ConnectChatError as exc:
-            self._send_failed(conn, entry, placeholder, exc)
-            raise
-        conn.outbox.remove(entry.local_id)
-        server_id = str(response.get("Id") or "")
-        time_stamp = str(response.get("AbsoluteTime") or now)
-        if not server_id:
-            return placeholder
-        conn.sent_ids.add(server_id)
-        self.stats.incr("messages_sent")
-        self._apply_local(conn,
-            LocalUpdate("sent", placeholder, server_id=server_id, time_stamp=time_stamp)
-        )
-        return attrs.evolve(
-            placeholder,
-            id=server_id,
-            time_stamp=time_stamp,
-            metadata=Metadata(
-                id=server_id, time_stamp=time_stamp, content_type=content_type,
-                status=MessageStatus.SENT,
-            ),
-        )
+        return self._active_connection().sender.send_message(content_type, message)
 
     def send_event(self, content_type: ContentType | str, content: str = "") -> bool:
         """Send an event (typing, a receipt). Returns False when typing was throttled.
@@ -841,7 +391,6 @@ class ChatSession:
         """
         content_type = checked_event(content_type, content)
         conn = self._active_connection()
-        conn.token()
         typing = content_type == ContentType.TYPING.value
         with self._lock:
             throttle = self._typing
@@ -849,9 +398,7 @@ class ChatSession:
             self.stats.incr("typing_throttled")
             return False
         try:
-            conn.with_token(
-                lambda token: conn.client.send_event(token, content_type, content or None)
-            )
+            conn.call(lambda token: conn.client.send_event(token, content_type, content or None))
         except ConnectChatError:
             if typing:
                 throttle.send_failed()
@@ -886,7 +433,7 @@ class ChatSession:
             item = conn.transcript.get(message_id)
         else:
             raise InvalidInputError("give a message id or a transcript item")
-        own = message_id in conn.sent_ids or (
+        own = message_id in conn.sender.sent_ids or (
             isinstance(item, Message) and item.participant == "CUSTOMER"
         )
         return conn.receipts.request(
@@ -911,76 +458,7 @@ class ChatSession:
         ``send_message``'s; on failure the item becomes FAILED, the error is raised, and
         ``resend_failed_message(persistent_id)`` redoes what did not complete.
         """
-        file = inspect_file(path)
-        conn = self._active_connection()
-        conn.token()
-        placeholder = self._placeholder(conn, file.content_type, file.name, attachment=True)
-        local_id = placeholder.id
-        entry = OutboxEntry(
-            local_id=local_id,
-            content_type=file.content_type,
-            content=file.name,
-            client_token=str(uuid.uuid4()),
-            placeholder=placeholder,
-            path=Path(os.fspath(path)),
-            complete_token=str(uuid.uuid4()),
-        )
-        conn.outbox.add(entry)
-        self._apply_local(conn, LocalUpdate("placeholder", placeholder))
-        return self._deliver_attachment(conn, entry, placeholder, progress)
-
-    def _deliver_attachment(
-        self,
-        conn: _Connection,
-        entry: OutboxEntry,
-        placeholder: Message,
-        progress: Progress | None,
-    ) -> Message:
-        """The outbox path of one attachment: start, PUT, complete -- each step once done."""
-        deadline = time.monotonic() + conn.config.send_timeout
-        assert entry.path is not None
-        try:
-            if entry.attachment_id is None or not entry.uploaded:
-                file = inspect_file(entry.path)
-                started = conn.retrier.run(
-                    "StartAttachmentUpload",
-                    lambda token: conn.client.start_attachment_upload(
-                        token, file.content_type, file.name, file.size,
-                        client_token=entry.client_token,
-                    ),
-                    deadline,
-                )
-                attachment_id = str(started.get("AttachmentId") or "")
-                upload = started.get("UploadMetadata") or {}
-                if not attachment_id or not upload.get("Url"):
-                    raise AttachmentError("StartAttachmentUpload returned no upload URL")
-                entry.attachment_id = attachment_id
-                self._apply_local(conn,
-                    LocalUpdate("attachment_started", placeholder, server_id=attachment_id)
-                )
-                with watched_http_session() as http, conn.client.calls.scope(
-                    "attachment upload", max(0.0, deadline - time.monotonic())
-                ):  # the PUT ends by the send deadline, or at once on disconnect()/reset()
-                    upload_file(http, upload["Url"], upload.get("HeadersToInclude") or {}, file,
-                                progress)
-                entry.uploaded = True
-            attachment_id = entry.attachment_id
-            try:
-                conn.retrier.run(
-                    "CompleteAttachmentUpload",
-                    lambda token: conn.client.complete_attachment_upload(
-                        token, [attachment_id], client_token=entry.complete_token
-                    ),
-                    deadline,
-                )
-            except ConflictError:
-                logger.info("the attachment was already completed")  # an earlier answer lost
-        except ConnectChatError as exc:
-            self._send_failed(conn, entry, placeholder, exc)
-            raise
-        conn.outbox.remove(entry.local_id)
-        self.stats.incr("attachments_sent")
-        return attrs.evolve(placeholder, attachment_id=attachment_id)
+        return self._active_connection().sender.send_attachment(path, progress)
 
     def resend_failed_message(self, message_id: str) -> Message:
         """Send a FAILED message (or attachment) again; it is SENDING until it succeeds.
@@ -993,21 +471,14 @@ class ChatSession:
         """
         if not isinstance(message_id, str) or not message_id:
             raise InvalidInputError("message_id must be a non-empty string")
-        conn = self._active_connection()
-        entry = conn.outbox.claim_failed(message_id)
-        placeholder = entry.placeholder
-        assert placeholder is not None
-        self._apply_local(conn, LocalUpdate("resending", placeholder))
-        if entry.path is not None:
-            return self._deliver_attachment(conn, entry, placeholder, None)
-        return self._deliver_message(conn, entry, placeholder)
+        return self._active_connection().sender.resend(message_id)
 
     def get_attachment_download_url(self, attachment_id: str) -> str:
         """The pre-signed download URL of an attachment (GetAttachment). Keep it private."""
         if not isinstance(attachment_id, str) or not attachment_id:
             raise InvalidInputError("attachment_id must be a non-empty string")
         conn = self._active_connection()
-        response = conn.client.get_attachment(conn.token(), attachment_id)
+        response = conn.call(lambda token: conn.client.get_attachment(token, attachment_id))
         url = response.get("Url")
         if not isinstance(url, str) or not url:
             raise AttachmentError("GetAttachment returned no URL")
@@ -1036,24 +507,20 @@ class ChatSession:
                 raise InvalidInputError(f"the download directory is a file: {target.name}")
         url = self.get_attachment_download_url(attachment_id)
         conn = self._active_connection()
-        destination = safe_destination(directory, filename)
-        try:  # the GET ends by GlobalConfig.transfer_timeout, or at once on disconnect()/reset()
-            with watched_http_session() as http, conn.client.calls.scope(
-                "attachment download", conn.config.transfer_timeout
-            ):
-                return download_file(http, url, destination, progress)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                if destination.exists() and destination.stat().st_size == 0:
-                    destination.unlink()
-            raise
+        # The GET ends by GlobalConfig.transfer_timeout, or at once on disconnect()/reset().
+        with watched_http_session() as http, conn.client.calls.scope(
+            "attachment download", conn.config.transfer_timeout
+        ):
+            return save_download(http, url, directory, filename, progress)
 
     def describe_view(self, view_token: str) -> ViewResource:
         """DescribeView: the view a ``ViewResource`` interactive message refers to."""
         if not isinstance(view_token, str) or not view_token:
             raise InvalidInputError("view_token must be a non-empty string")
         conn = self._active_connection()
-        return ViewResource.from_service(conn.client.describe_view(conn.token(), view_token))
+        return ViewResource.from_service(
+            conn.call(lambda token: conn.client.describe_view(token, view_token))
+        )
 
     # -- authentication (Authenticate Customer flow block) -------------------------------
 
@@ -1075,7 +542,9 @@ class ChatSession:
         if not isinstance(redirect_uri, str) or not 1 <= len(redirect_uri) <= 1024:
             raise InvalidInputError("redirect_uri must be a string of 1..1024 characters")
         conn = self._active_connection()
-        url = conn.client.get_authentication_url(conn.token(), session_id, redirect_uri)
+        url = conn.call(
+            lambda token: conn.client.get_authentication_url(token, session_id, redirect_uri)
+        )
         if not url:
             raise ConnectChatError("GetAuthenticationUrl returned no URL")
         return url
@@ -1084,7 +553,7 @@ class ChatSession:
         """CancelParticipantAuthentication: the customer declines to sign in."""
         self._check_session_id(session_id)
         conn = self._active_connection()
-        conn.client.cancel_participant_authentication(conn.token(), session_id)
+        conn.call(lambda token: conn.client.cancel_participant_authentication(token, session_id))
 
     # -- who is in the chat --------------------------------------------------------------
 
@@ -1122,7 +591,7 @@ class ChatSession:
             scan_direction, sort_order, max_results, next_token, start_position
         )
         conn = self._active_connection()
-        response = conn.with_token(lambda token: conn.client.get_transcript(
+        response = conn.call(lambda token: conn.client.get_transcript(
             token,
             scan_direction=scan,
             sort_order=order,
@@ -1131,18 +600,12 @@ class ChatSession:
             start_position=position,
         ))
         page = parse_transcript_page(response)
-        done = threading.Event()
-        conn.dispatcher.post(
-            HistoryPage(
-                page=page,
-                scan_direction=scan,
-                start_position_given=bool(position and position.to_request()),
-                done=done,
-                requested_token=next_token or None,
-            )
-        )
-        if threading.current_thread() is not conn.dispatcher.thread:
-            done.wait(conn.config.connect_timeout)
+        conn.merge_history(HistoryPage(
+            page=page,
+            scan_direction=scan,
+            start_position_given=bool(position and position.to_request()),
+            requested_token=next_token or None,
+        ), conn.config.connect_timeout)
         return TranscriptResponse(
             initial_contact_id=page.initial_contact_id,
             next_token=page.next_token or "",

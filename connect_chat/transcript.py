@@ -110,6 +110,18 @@ class Change:
     removed: bool = False
 
 
+def answered(placeholder: Message, server_id: str, time_stamp: str | None) -> Message:
+    """The customer's message as SendMessage's answer describes it (before its echo)."""
+    return attrs.evolve(placeholder, id=server_id, time_stamp=time_stamp or placeholder.time_stamp)
+
+
+def sent_row(placeholder: Message, echo: Message) -> Message:
+    """The transcript row of a sent message: the service's copy (``echo``, or what the
+    answer said), the placeholder's ``persistent_id``, the better status and at least SENT."""
+    row = attrs.evolve(_merge_status(placeholder, echo), persistent_id=placeholder.id)
+    return Transcript._with_status(row, MessageStatus.SENT) or row
+
+
 @attrs.define
 class _SendGroup:
     """Sends of one (content type, text) still in flight (see ``Transcript._regroup``)."""
@@ -473,12 +485,7 @@ class Transcript:
             echo: Message | None
             if local_id in group.answers:
                 server_id, stamp = group.answers[local_id]
-                echo = group.echoes.get(server_id)
-                if echo is None:
-                    echo = attrs.evolve(
-                        placeholder, id=server_id,
-                        time_stamp=stamp or placeholder.time_stamp,
-                    )
+                echo = group.echoes.get(server_id) or answered(placeholder, server_id, stamp)
             else:
                 echo = pairing.get(local_id)
             if echo is None:
@@ -490,8 +497,7 @@ class Transcript:
                     )
                 self._local_ids.add(local_id)
             else:
-                row = attrs.evolve(_merge_status(placeholder, echo), persistent_id=local_id)
-                row = self._with_status(row, MessageStatus.SENT) or row
+                row = sent_row(placeholder, echo)
                 self._aliases[local_id] = row.id
             rows.append(row)
         rows.extend(free_echoes[len(unanswered):])  # sent from elsewhere

@@ -56,7 +56,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import websocket as wsclient
 
 from connect_chat.bounded_socket import BoundedWebSocket, FrameTooLargeError
@@ -69,6 +68,7 @@ from connect_chat.errors import (
     ConnectionTimeoutError,
     WebSocketError,
 )
+from connect_chat.inbox import RawFrame, SocketEvent
 from connect_chat.models import ConnectionDetails
 from connect_chat.parsing import (
     HEARTBEAT_FRAME,
@@ -96,37 +96,6 @@ logger = logging.getLogger(__name__)
 MAX_IDLE_WAIT = 1.0
 
 
-class SocketEvent(enum.Enum):
-    """Connection events the socket thread posts to the inbox."""
-
-    ESTABLISHED = "established"
-    REESTABLISHED = "reestablished"
-    BROKEN = "broken"
-    DEEP_HEARTBEAT_FAILURE = "deep_heartbeat_failure"
-    ACCESS_DENIED = "access_denied"
-    #: Frames may have been missed without an outage (the old socket of a refresh died
-    #: before handing over): fill the gap from the transcript, no connection callback.
-    GAP = "gap"
-
-
-@attrs.frozen
-class RawFrame:
-    """A frame for the dispatcher to check and parse (``binary``: not a text frame).
-
-    The socket thread posts this for what it could not read itself (binary, undecodable or
-    unknown frames: the dispatcher counts and logs them; ``reason`` says why a frame was
-    refused without any text) and for chat frames passed on during
-    a refresh hand-over. A chat frame it has decoded (to read its topic) is posted as the
-    :class:`~connect_chat.parsing.Frame` itself, so nothing is decoded twice.
-    """
-
-    text: str
-    binary: bool = False
-    #: Why the socket thread refused it (an undecodable or over-long frame), counted and
-    #: logged with this reason by the dispatcher; ``""`` for the other kinds.
-    reason: str = ""
-
-
 #: Every ``chat.ended`` event frame contains this text (its content type).
 _ENDED_MARK = "chat.ended"
 
@@ -151,8 +120,9 @@ def first_open_timeout(last: BaseException | None) -> str:
 class SocketWorker:
     """Owns the socket thread of one session (see the module docstring).
 
-    ``connector`` calls CreateParticipantConnection (fresh URL and token each time);
-    ``on_details`` records new connection details; ``post`` hands an item to the inbox.
+    ``connector`` makes a new connection (fresh URL and token each time: the session's
+    ``Credentials.renew``, which also records the new token); ``post`` hands an item to the
+    inbox.
     """
 
     def __init__(
@@ -162,14 +132,12 @@ class SocketWorker:
         config: GlobalConfig,
         initial: ConnectionDetails,
         connector: Callable[[], ConnectionDetails],
-        on_details: Callable[[ConnectionDetails], None],
         post: Callable[[object], None],
         rng: random.Random | None = None,
     ) -> None:
         self._config = config
         self._details: ConnectionDetails | None = initial
         self._connector = connector
-        self._on_details = on_details
         self._post = post
         self._backoff = Backoff(
             base=config.reconnect_backoff_base,
@@ -301,7 +269,6 @@ class SocketWorker:
                         self._gave_up(failures)
                     continue
                 self._details = details
-                self._on_details(details)
             try:
                 ws = self._open(details)
             except Exception as exc:
@@ -626,8 +593,7 @@ class SocketWorker:
         except ConnectChatError as exc:
             logger.warning("refreshing the connection failed (%s); keeping the socket", exc)
             return None
-        self._details = details
-        self._on_details(details)  # the new connection token is good at once
+        self._details = details  # (the connector made its token the one in use)
         early: list[str] = []
         try:
             new = self._open(details, early)

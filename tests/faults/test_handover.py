@@ -9,8 +9,9 @@ from typing import Any
 import websocket as wsclient
 
 from connect_chat import GlobalConfig
+from connect_chat.inbox import RawFrame, SocketEvent
 from connect_chat.models import ConnectionDetails
-from connect_chat.websocket import RawFrame, SocketEvent, SocketWorker
+from connect_chat.websocket import SocketWorker
 
 TIMEOUT = "timeout"
 GONE = "gone"
@@ -47,7 +48,6 @@ def worker(posted: list[object]) -> SocketWorker:
         config=GlobalConfig(socket_poll_interval=0.01, connect_timeout=5.0),
         initial=ConnectionDetails(websocket_url="ws://127.0.0.1:9/ws", connection_token="t"),
         connector=lambda: ConnectionDetails(),
-        on_details=lambda d: None,
         post=posted.append,
     )
 

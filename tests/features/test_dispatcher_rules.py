@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connect_chat.dispatcher import Call, Dispatcher, HistoryPage, Subscribers
+from connect_chat.dispatcher import Dispatcher
 from connect_chat.enums import ContentType, MessageStatus
+from connect_chat.inbox import Call, HistoryPage, RawFrame
 from connect_chat.models import Message
 from connect_chat.parsing import TranscriptPage, parse_transcript_page
+from connect_chat.streams import Subscribers
 from connect_chat.transcript import Transcript
-from connect_chat.websocket import RawFrame
 
 ME = "customer-1"
 

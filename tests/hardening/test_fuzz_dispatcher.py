@@ -19,12 +19,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connect_chat.dispatcher import Call, Dispatcher, HistoryPage, Subscribers
+from connect_chat.dispatcher import Dispatcher
 from connect_chat.enums import ContentType
+from connect_chat.inbox import Call, HistoryPage, RawFrame
 from connect_chat.log_limits import DEFAULT_BURST
 from connect_chat.parsing import TranscriptPage, parse_transcript_page
+from connect_chat.streams import Subscribers
 from connect_chat.transcript import Transcript
-from connect_chat.websocket import RawFrame
 from tests.hardening.strategies import (
     bad_frames,
     chat_frame,

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from connect_chat.dispatcher import Inbox
+from connect_chat.inbox import Inbox
 
 
 def test_live_frames_are_refused_at_the_bound_and_everything_else_is_not() -> None:

@@ -1,0 +1,81 @@
+"""The session's callbacks, declared once: their names, types, and which event fires which.
+
+:class:`SessionCallbacks` is the base of ``ChatSession``: each ``on_*`` attribute is
+declared here (``None`` until the program sets it), :data:`CALLBACK_NAMES` is read from
+those declarations, and :data:`EVENT_CALLBACKS` says which callback an event fires besides
+``on_message_received``. The dispatcher reads the attributes when it fires them, so a
+program may change them at any time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from connect_chat.enums import ContentType
+from connect_chat.models import TranscriptItem
+
+
+class SessionCallbacks:
+    """The ``on_*`` callbacks of a session (set them to callables; they run on the
+    dispatcher thread, in arrival order, with no SDK lock held)."""
+
+    on_connection_established: Callable[[], None] | None
+    on_connection_broken: Callable[[], None] | None
+    on_connection_reestablished: Callable[[], None] | None
+    on_deep_heartbeat_failure: Callable[[], None] | None
+    on_message_received: Callable[[TranscriptItem], None] | None
+    on_transcript_updated: Callable[[Any], None] | None
+    on_chat_ended: Callable[[], None] | None
+    on_typing: Callable[[Any], None] | None
+    on_read_receipt: Callable[[Any], None] | None
+    on_delivered_receipt: Callable[[Any], None] | None
+    on_participant_idle: Callable[[Any], None] | None
+    on_participant_returned: Callable[[Any], None] | None
+    on_auto_disconnection: Callable[[Any], None] | None
+    on_participant_invited: Callable[[Any], None] | None
+    on_chat_rehydrated: Callable[[Any], None] | None
+    on_typing_stopped: Callable[[Any], None] | None
+    on_participant_joined: Callable[[Any], None] | None
+    on_participant_left: Callable[[Any], None] | None
+    on_participant_display_name_updated: Callable[[Any], None] | None
+    on_transfer_succeeded: Callable[[Any], None] | None
+    on_transfer_failed: Callable[[Any], None] | None
+    on_authentication_initiated: Callable[[Any], None] | None
+    on_authentication_succeeded: Callable[[Any], None] | None
+    on_authentication_failed: Callable[[Any], None] | None
+    on_authentication_timeout: Callable[[Any], None] | None
+    on_authentication_expired: Callable[[Any], None] | None
+    on_authentication_cancelled: Callable[[Any], None] | None
+
+    def _clear_callbacks(self) -> None:
+        for name in CALLBACK_NAMES:
+            setattr(self, name, None)
+
+
+#: The callbacks a session offers (all ``None`` until the program sets them), in the order
+#: they are declared above.
+CALLBACK_NAMES: tuple[str, ...] = tuple(
+    name for name in SessionCallbacks.__annotations__ if name.startswith("on_")
+)
+
+#: Live event content type -> the callback it fires (besides ``on_message_received``).
+EVENT_CALLBACKS: dict[str, str] = {
+    ContentType.TYPING.value: "on_typing",
+    ContentType.PARTICIPANT_IDLE.value: "on_participant_idle",
+    ContentType.PARTICIPANT_RETURNED.value: "on_participant_returned",
+    ContentType.AUTO_DISCONNECTION.value: "on_auto_disconnection",
+    ContentType.PARTICIPANT_INVITED.value: "on_participant_invited",
+    ContentType.CHAT_REHYDRATED.value: "on_chat_rehydrated",
+    ContentType.JOINED.value: "on_participant_joined",
+    ContentType.LEFT.value: "on_participant_left",
+    ContentType.PARTICIPANT_DISPLAY_NAME_UPDATED.value: "on_participant_display_name_updated",
+    ContentType.TRANSFER_SUCCEEDED.value: "on_transfer_succeeded",
+    ContentType.TRANSFER_FAILED.value: "on_transfer_failed",
+    ContentType.AUTHENTICATION_INITIATED.value: "on_authentication_initiated",
+    ContentType.AUTHENTICATION_SUCCESSFUL.value: "on_authentication_succeeded",
+    ContentType.AUTHENTICATION_FAILED.value: "on_authentication_failed",
+    ContentType.AUTHENTICATION_TIMEOUT.value: "on_authentication_timeout",
+    ContentType.AUTHENTICATION_EXPIRED.value: "on_authentication_expired",
+    ContentType.AUTHENTICATION_CANCELLED.value: "on_authentication_cancelled",
+}

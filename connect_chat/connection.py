@@ -1,0 +1,235 @@
+"""One ``connect()``: the per-connection wiring of the socket and dispatcher threads.
+
+A :class:`Connection` builds, for one chat connection, the token owner
+(:class:`~connect_chat.credentials.Credentials`), the transcript, the inbox, the receipt
+throttle, the sender, the dispatcher thread and the socket thread, and joins them: every
+REST call of the connection asks the one ``Credentials`` for its token. The session
+(the facade) makes one per ``connect()`` and passes in what it shares across connections
+(its callbacks, pull-API streams, counters and ``ConnectionDetailsProvider`` updates).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import attrs
+
+from connect_chat.callbacks import SessionCallbacks
+from connect_chat.client import AWSClient
+from connect_chat.config import GlobalConfig
+from connect_chat.credentials import Credentials
+from connect_chat.dispatcher import Dispatcher
+from connect_chat.enums import MessageReceiptType, ScanDirection, SortKey
+from connect_chat.errors import ChatEndedError
+from connect_chat.inbox import (
+    Call,
+    EndSession,
+    HistoryPage,
+    Inbox,
+    LocalUpdate,
+    Outcome,
+    SocketEvent,
+)
+from connect_chat.models import ChatDetails, ConnectionDetails, Message, TranscriptItem
+from connect_chat.outbox import Retrier, Sender
+from connect_chat.parsing import TranscriptPage, parse_transcript_page
+from connect_chat.stats import SessionStats
+from connect_chat.streams import Subscribers
+from connect_chat.throttles import ReceiptBatch, ReceiptThrottle
+from connect_chat.transcript import Transcript
+from connect_chat.websocket import SocketWorker
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Connection:
+    """One ``connect()``: its credentials, transcript, sender, socket and dispatcher threads.
+
+    ``on_active(active)`` is told when the chat becomes active or ends (the session's
+    ``ConnectionDetailsProvider``, which asks :attr:`credentials` for the details).
+    """
+
+    def __init__(
+        self,
+        *,
+        chat_details: ChatDetails,
+        details: ConnectionDetails,
+        config: GlobalConfig,
+        client: AWSClient,
+        callbacks: SessionCallbacks,
+        subscribers: Subscribers,
+        stats: SessionStats,
+        on_active: Callable[[bool], None],
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.chat_details = chat_details
+        self.stats = stats
+        self.ended = False
+        self.closing = False
+        self._on_active = on_active
+        self.transcript = Transcript()
+        #: Set when the session closes: ends any send's wait at once.
+        self.stopped = threading.Event()
+        self.credentials = Credentials(
+            client, chat_details.participant_token, details
+        )
+        self.retrier = Retrier(
+            token=self.credentials.token,
+            refresh=self.credentials.refresh,
+            stopped=self.stopped,
+            ended=lambda: self.ended,
+            base=config.send_retry_base,
+            cap=config.send_retry_cap,
+            on_retry=lambda: stats.incr("retries"),
+        )
+        label = chat_details.contact_id or "unknown"
+        settings = config.features.message_receipts
+        self.receipts = ReceiptThrottle(
+            settings.throttle_time,
+            enabled=settings.should_send_message_receipts,
+            delivered_delay=config.delivered_receipt_delay,
+            on_schedule=self._schedule_receipts,
+        )
+        self.dispatcher = Dispatcher(
+            name=f"connect-chat-dispatch-{label}",
+            inbox=Inbox(maxsize=config.inbox_size),
+            transcript=self.transcript,
+            callbacks=callbacks,
+            subscribers=subscribers,
+            fetch_older=self._fetch_older,
+            gap_fill_max_pages=config.gap_fill_max_pages,
+            on_active=lambda: on_active(True),
+            on_ended=self._on_ended,
+            receipts=self.receipts,
+            send_receipt=self._send_receipt,
+            stats=stats,
+            own_participant_id=chat_details.participant_id,
+            typing_expiry=config.typing_expiry,
+            on_incoming_message=self._auto_delivered_receipt,
+        )
+        stats.track_receipts(self.receipts)
+        self.sender = Sender(
+            client=client,
+            retrier=self.retrier,
+            apply=self.apply,
+            display_name=lambda: self.transcript.customer_display_name,
+            count=stats.incr,
+            chat_over=self.chat_over,
+            send_timeout=config.send_timeout,
+        )
+        self.socket = SocketWorker(
+            name=f"connect-chat-ws-{label}",
+            config=config,
+            initial=details,
+            connector=self.credentials.renew,
+            post=self.dispatcher.post,
+        )
+
+    # -- REST with the one token owner -------------------------------------------------------
+
+    def call(self, fn: Callable[[str], T]) -> T:
+        """``fn(token)``, retried once with a fresh token if refused; a refused participant
+        token ends the session (``ChatEndedError`` is raised)."""
+        try:
+            return self.credentials.call(fn)
+        except ChatEndedError:
+            self.chat_over()
+            raise
+
+    def chat_over(self) -> None:
+        """The participant token was refused: end the session like a chat.ended frame."""
+        self.dispatcher.post(SocketEvent.ACCESS_DENIED)
+
+    def apply(self, update: LocalUpdate) -> TranscriptItem | None:
+        """Hand a local change to the dispatcher; off its thread, wait until it shows and
+        return the transcript's row for it (None on the dispatcher thread itself)."""
+        if threading.current_thread() is self.dispatcher.thread:
+            self.dispatcher.post(update)
+            return None
+        outcome = Outcome()
+        self.dispatcher.post(attrs.evolve(update, outcome=outcome))
+        outcome.done.wait(self.config.join_timeout)
+        return outcome.item
+
+    def merge_history(self, history: HistoryPage, timeout: float) -> None:
+        """Merge a GetTranscript page (no live callbacks); off the dispatcher thread, wait
+        (at most ``timeout``) until the transcript shows it."""
+        done = threading.Event()
+        self.dispatcher.post(attrs.evolve(history, done=done))
+        if threading.current_thread() is not self.dispatcher.thread:
+            done.wait(timeout)
+
+    def _fetch_older(self, next_token: str | None) -> TranscriptPage:
+        """One gap-fill page: BACKWARD from the newest item, or from ``next_token``."""
+        return parse_transcript_page(self.call(lambda token: self.client.get_transcript(
+            token,
+            scan_direction=ScanDirection.BACKWARD.value,
+            sort_order=SortKey.ASCENDING.value,
+            max_results=self.config.gap_fill_page_size,
+            next_token=next_token,
+        )))
+
+    # -- receipts (dispatcher thread) ---------------------------------------------------------
+
+    def _schedule_receipts(self) -> None:
+        self.dispatcher.post(Call(self.dispatcher.schedule_receipts))
+
+    def _auto_delivered_receipt(self, message: Message) -> None:
+        """A new AGENT message -> a throttled Delivered receipt (Android).
+
+        Only with ``should_send_message_receipts``; it goes through the same window as the
+        program's own requests, so a Read asked for meanwhile covers it.
+        """
+        if not self.config.features.message_receipts.should_send_message_receipts:
+            return
+        if message.participant != "AGENT" or message.id in self.sender.sent_ids:
+            return
+        self.receipts.request_automatic(
+            MessageReceiptType.MESSAGE_DELIVERED, message.id, message.time_stamp
+        )
+
+    def _send_receipt(self, batch: ReceiptBatch) -> None:
+        """One throttled receipt SendEvent."""
+        self.call(lambda token: self.client.send_event(
+            token, batch.content_type, batch.content, client_token=batch.client_token
+        ))
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _on_ended(self) -> None:
+        """Dispatcher thread: the chat is over (frame, disconnect, or access denied)."""
+        self.ended = True
+        self._on_active(False)
+        self.socket.stop()
+
+    @property
+    def threads_alive(self) -> bool:
+        return self.socket.thread.is_alive() or self.dispatcher.thread.is_alive()
+
+    def start(self) -> None:
+        self.dispatcher.start()
+        self.socket.start()
+
+    def finish(self, *, chat_ended: bool) -> None:
+        """Stop both threads (``chat_ended``: fire ``on_chat_ended`` first if not yet)."""
+        self.stopped.set()
+        self.credentials.close()  # a call still waiting for a token fails at once
+        self.socket.stop()
+        if self.dispatcher.alive:
+            self.dispatcher.post(EndSession(chat_ended=chat_ended))
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        self.socket.join(max(0.0, deadline - time.monotonic()))
+        self.dispatcher.join(max(0.0, deadline - time.monotonic()))
+        here = threading.current_thread()
+        if self.threads_alive and here not in (self.socket.thread, self.dispatcher.thread):
+            logger.warning("the session's threads did not stop within %.1f s", timeout)
+

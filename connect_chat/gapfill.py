@@ -19,9 +19,16 @@ and the walk goes on to an older item that the service does keep.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from connect_chat.enums import ScanDirection, SortKey
+from connect_chat.models import TranscriptItem, TranscriptResponse
+from connect_chat.parsing import time_key
+
+logger = logging.getLogger(__name__)
 
 X = TypeVar("X")
 
@@ -105,3 +112,45 @@ def after_mark(
     if mark_time is None:
         return list(fetched)
     return [item for item in fetched if item_time(item) >= mark_time]
+
+
+def items_after(
+    get_transcript: Callable[..., TranscriptResponse],
+    last_id: str,
+    last_time: str | None,
+    page_size: int,
+    max_pages: int,
+) -> list[TranscriptItem]:
+    """Every item after the "last seen" mark, oldest first (``gapfill.catch_up``).
+
+    BACKWARD pages from the newest item (a RestChat's or a ChatSession's
+    ``get_transcript``) until one holds the mark or an item older than its time.
+    """
+    mark_time = time_key(last_time) if last_time else None
+
+    def fetch(token: str | None) -> tuple[Sequence[TranscriptItem], str | None]:
+        response = get_transcript(
+            ScanDirection.BACKWARD, SortKey.ASCENDING, page_size, next_token=token
+        )
+        return response.transcript, response.next_token or None
+
+    def reached(item: TranscriptItem) -> bool:
+        return item.id == last_id or (
+            mark_time is not None and time_key(item.time_stamp) < mark_time
+        )
+
+    result = catch_up(fetch, _item_id, reached, max_pages)
+    if not result.complete:
+        logger.warning(
+            "stopped after %d transcript pages (max_pages) before the last item seen: "
+            "older items were left out",
+            result.pages,
+        )
+    items = after_mark(
+        result.fetched, _item_id, lambda item: time_key(item.time_stamp), last_id, mark_time
+    )
+    return [item for item in items if item.id != last_id]
+
+
+def _item_id(item: TranscriptItem) -> str:
+    return item.id

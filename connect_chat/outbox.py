@@ -49,6 +49,7 @@ from connect_chat.errors import (
     EndpointUnreachableError,
     InvalidInputError,
     MessageNotFoundError,
+    RequestTimeoutError,
     ServiceError,
     SessionClosedError,
 )
@@ -168,6 +169,7 @@ class Retrier:
                           first_delay=min(self._base / 2, self._cap))
         refreshes = 0
         attempt = 0
+        error: ConnectChatError | None = None
         while True:
             attempt += 1
             token = self._token()
@@ -183,14 +185,21 @@ class Retrier:
                 except ConnectChatError as exc:
                     if not is_retryable(exc):
                         raise
-                    error: ConnectChatError = exc
+                    error = exc
                 else:
                     refreshes += 1
                     continue  # the new token, at once
+            except RequestTimeoutError as exc:
+                if error is not None and time.monotonic() >= deadline:
+                    # The budget ran out during a retry: why the send failed is what made
+                    # it retry (throttling, a 5xx), not the cut-short last attempt.
+                    raise error from exc
+                error = exc
             except ConnectChatError as exc:
                 if not is_retryable(exc):
                     raise
                 error = exc
+            assert error is not None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 logger.warning("%s failed %d times; giving up: %s", operation, attempt, error)

@@ -180,6 +180,11 @@ class _Entry:
         return self.auto_suppressed + self.auto_superseded + (1 if self.auto_own else 0)
 
 
+def receipt_content(message_id: str) -> str:
+    """A receipt's SendEvent ``Content``: ``{"messageId":"<id>"}`` (what the clients send)."""
+    return json.dumps({"messageId": message_id}, separators=(",", ":"))
+
+
 @attrs.frozen
 class ReceiptBatch:
     """One SendEvent the dispatcher must make now, and the tickets it settles.
@@ -202,7 +207,7 @@ class ReceiptBatch:
     @property
     def content(self) -> str:
         """The SendEvent ``Content``: ``{"messageId":"<id>"}``."""
-        return json.dumps({"messageId": self.message_id}, separators=(",", ":"))
+        return receipt_content(self.message_id)
 
 
 class ReceiptThrottle:

@@ -16,6 +16,7 @@ from connect_chat.errors import (
     EndpointUnreachableError,
     InternalServerError,
     MessageNotFoundError,
+    RequestTimeoutError,
     ServiceValidationError,
     ThrottlingError,
 )
@@ -341,4 +342,26 @@ def test_chat_ending_during_a_retried_send_leaves_the_message_failed(
             MessageStatus.FAILED]
         assert recorder.count("on_chat_ended") == 1
     finally:
+        session.reset()
+
+
+def test_a_retry_cut_short_by_the_budget_reports_why_the_send_retried(
+        emu: Any, config: GlobalConfig) -> None:
+    """Throttled, then the retry hangs past ``send_timeout``: the send fails as throttled
+    (the cause, chained from the timeout), not with the cut-short attempt's timeout. A loaded
+    CI run once started the last retry with ~0 s left and raised RequestTimeoutError."""
+    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=1.0))
+    try:
+        details = emu.start_chat()
+        session.connect(details)
+        emu.faults.latency(0.0, operations=["SendMessage"], count=1)  # the first attempt...
+        emu.faults.latency(30.0, operations=["SendMessage"])  # ...then every retry hangs
+        emu.faults.http_errors(status=429, count=1, operations=["SendMessage"])
+        with pytest.raises(ThrottlingError) as caught:
+            session.send_message(ContentType.PLAIN_TEXT, "slow down")
+        assert isinstance(caught.value.__cause__, RequestTimeoutError)
+        wait_until(lambda: len(_failed(session, "slow down")) == 1)
+    finally:
+        emu.faults.clear()
+        emu.faults.wake_held_calls()
         session.reset()

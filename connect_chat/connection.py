@@ -22,9 +22,10 @@ from connect_chat.callbacks import SessionCallbacks
 from connect_chat.client import AWSClient
 from connect_chat.config import GlobalConfig
 from connect_chat.credentials import Credentials
+from connect_chat.deadlines import bounded
 from connect_chat.dispatcher import Dispatcher
 from connect_chat.enums import MessageReceiptType, ScanDirection, SortKey
-from connect_chat.errors import ChatEndedError
+from connect_chat.errors import AccessDeniedError, ChatEndedError, ConnectChatError
 from connect_chat.inbox import (
     Call,
     EndSession,
@@ -175,6 +176,58 @@ class Connection:
             max_results=self.config.gap_fill_page_size,
             next_token=next_token,
         )))
+
+    def load_first_page(self, timeout: float) -> None:
+        """connect(): the newest transcript page, merged before ``connect()`` returns."""
+        try:
+            response = self.call(lambda token: self.client.get_transcript(
+                token,
+                scan_direction=ScanDirection.BACKWARD.value,
+                sort_order=SortKey.ASCENDING.value,
+                max_results=self.config.transcript_page_size,
+            ))
+        except ConnectChatError as exc:
+            logger.warning("loading the transcript on connect failed: %s", exc)
+            return
+        self.merge_history(HistoryPage(
+            page=parse_transcript_page(response),
+            scan_direction=ScanDirection.BACKWARD.value,
+            start_position_given=False,
+        ), timeout)
+
+    def leave(self) -> bool:
+        """DisconnectParticipant with a deadline (on a short-lived helper thread)."""
+        outcome: dict[str, BaseException | None] = {}
+        def call() -> None:
+            try:
+                with bounded(time.monotonic() + budget):  # no helper thread outlives it
+                    self.credentials.call(self.client.disconnect_participant_connection)
+                outcome["error"] = None
+            except (AccessDeniedError, ChatEndedError):
+                logger.info("DisconnectParticipant: the chat had already ended")
+                outcome["error"] = None
+            except Exception as exc:  # a custom client may raise anything
+                outcome["error"] = exc
+
+        budget = self.config.join_timeout / 2
+        label = self.chat_details.contact_id or "unknown"
+        helper = threading.Thread(target=call, name=f"connect-chat-leave-{label}", daemon=True)
+        helper.start()
+        helper.join(budget)
+        if helper.is_alive():
+            logger.warning(
+                "DisconnectParticipant did not answer within %.1f s; "
+                "the session ends locally", budget,
+            )
+            return False
+        error = outcome.get("error")
+        if error is not None:
+            logger.warning(
+                "DisconnectParticipant failed (%s); the session ends locally",
+                type(error).__name__ if not isinstance(error, ConnectChatError) else error,
+            )
+            return False
+        return True
 
     # -- receipts (dispatcher thread) ---------------------------------------------------------
 

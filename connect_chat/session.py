@@ -36,7 +36,6 @@ from connect_chat.enums import (
     SortKey,
 )
 from connect_chat.errors import (
-    AccessDeniedError,
     AttachmentError,
     ChatEndedError,
     ConnectChatError,
@@ -237,7 +236,7 @@ class ChatSession(SessionCallbacks):
                 raise error
             raise ConnectionTimeoutError("the chat WebSocket could not be opened") from error
         with bounded(deadline):
-            self._load_first_page(conn, max(0.0, deadline - time.monotonic()))
+            conn.load_first_page(max(0.0, deadline - time.monotonic()))
         if conn.closing:
             raise SessionClosedError("disconnect() or reset() ended connect()")
 
@@ -248,24 +247,6 @@ class ChatSession(SessionCallbacks):
             if self._conn is conn:
                 self._conn = None
         self._provider._reset()
-
-    @staticmethod
-    def _load_first_page(conn: Connection, timeout: float) -> None:
-        try:
-            response = conn.call(lambda token: conn.client.get_transcript(
-                token,
-                scan_direction=ScanDirection.BACKWARD.value,
-                sort_order=SortKey.ASCENDING.value,
-                max_results=conn.config.transcript_page_size,
-            ))
-        except ConnectChatError as exc:
-            logger.warning("loading the transcript on connect failed: %s", exc)
-            return
-        conn.merge_history(HistoryPage(
-            page=parse_transcript_page(response),
-            scan_direction=ScanDirection.BACKWARD.value,
-            start_position_given=False,
-        ), timeout)
 
     def disconnect(self) -> bool:
         """Leave the chat (DisconnectParticipant), end the session, stop its threads.
@@ -289,46 +270,12 @@ class ChatSession(SessionCallbacks):
             return True
         confirmed = True
         if first and not conn.ended:
-            confirmed = self._leave(conn)
+            confirmed = conn.leave()
         self._provider._set_active(False)
         conn.finish(chat_ended=True)
         conn.join(conn.config.join_timeout / 2)
         conn.client.close()  # keep-alive sockets, else open until the garbage collector runs
         return confirmed
-
-    def _leave(self, conn: Connection) -> bool:
-        """DisconnectParticipant with a deadline (on a short-lived helper thread)."""
-        outcome: dict[str, BaseException | None] = {}
-        def call() -> None:
-            try:
-                with bounded(time.monotonic() + budget):  # no helper thread outlives it
-                    conn.credentials.call(conn.client.disconnect_participant_connection)
-                outcome["error"] = None
-            except (AccessDeniedError, ChatEndedError):
-                logger.info("DisconnectParticipant: the chat had already ended")
-                outcome["error"] = None
-            except Exception as exc:  # a custom client may raise anything
-                outcome["error"] = exc
-
-        budget = conn.config.join_timeout / 2
-        label = conn.chat_details.contact_id or "unknown"
-        helper = threading.Thread(target=call, name=f"connect-chat-leave-{label}", daemon=True)
-        helper.start()
-        helper.join(budget)
-        if helper.is_alive():
-            logger.warning(
-                "DisconnectParticipant did not answer within %.1f s; "
-                "the session ends locally", budget,
-            )
-            return False
-        error = outcome.get("error")
-        if error is not None:
-            logger.warning(
-                "DisconnectParticipant failed (%s); the session ends locally",
-                type(error).__name__ if not isinstance(error, ConnectChatError) else error,
-            )
-            return False
-        return True
 
     def reset(self) -> None:
         """Drop the socket, the threads and all state, without leaving the chat. Idempotent."""

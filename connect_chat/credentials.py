@@ -18,7 +18,11 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from connect_chat.errors import AccessDeniedError, ChatEndedError, SessionClosedError
+from connect_chat.errors import (
+    AccessDeniedError,
+    ParticipantTokenRefusedError,
+    SessionClosedError,
+)
 from connect_chat.models import ChatDetails, ConnectionDetails
 
 logger = logging.getLogger(__name__)
@@ -49,7 +53,7 @@ class Credentials:
         *,
         on_change: Callable[[ConnectionDetails], None] | None = None,
         is_fresh: Callable[[ConnectionDetails], bool] | None = None,
-        ended_message: str = "the chat has ended",
+        ended_message: str = "",
     ) -> None:
         self._client = client
         self._participant_token = participant_token
@@ -89,7 +93,8 @@ class Credentials:
         """A connection token newer than ``refused`` (which got AccessDeniedException).
 
         CreateParticipantConnection, unless another thread already replaced ``refused``.
-        ``ChatEndedError`` if the participant token is refused too: the chat is over.
+        ``ParticipantTokenRefusedError`` (a ``ChatEndedError``) if the participant token is
+        refused too: the chat is over.
         """
         with self._lock:
             if self._closed:
@@ -124,7 +129,7 @@ class Credentials:
             details = self._client.create_participant_connection(self._participant_token)
         except AccessDeniedError as exc:
             logger.info("the service refused a new connection token: the chat has ended")
-            raise ChatEndedError(self._ended_message) from exc
+            raise ParticipantTokenRefusedError.refusing(exc, self._ended_message) from exc
         return self._store(details)
 
     def _store(self, details: ConnectionDetails) -> ConnectionDetails:

@@ -93,6 +93,38 @@ class AccessDeniedError(ServiceError):
     service_code = "AccessDeniedException"
 
 
+class ParticipantTokenRefusedError(ChatEndedError, AccessDeniedError):
+    """The service refused the participant token (CreateParticipantConnection, 403).
+
+    The chat has ended -- or the token was never valid: the service answers both alike. It
+    is a :class:`ChatEndedError` (what it means for the program) and an
+    :class:`AccessDeniedError` (what the service said), wherever the SDK meets it:
+    ``connect()``, a send that needed a new connection token, ``RestChat``.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str = "",
+        status: int | None = 403,
+        operation: str = "CreateParticipantConnection",
+    ) -> None:
+        AccessDeniedError.__init__(
+            self,
+            message or "the chat has ended (the service refused the participant token: the "
+            "chat is over, or the token is not valid)",
+            code=code,
+            status=status,
+            operation=operation,
+        )
+
+    @classmethod
+    def refusing(cls, cause: AccessDeniedError, message: str = "") -> ParticipantTokenRefusedError:
+        """The error for ``cause``, CreateParticipantConnection's AccessDeniedException."""
+        return cls(message, code=cause.code, status=cause.status or 403)
+
+
 class ServiceValidationError(ServiceError):
     """400: the service rejected the request's content."""
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from connect_chat.errors import AccessDeniedError, ChatEndedError, InvalidInputError
+from connect_chat.errors import (
+    AccessDeniedError,
+    InvalidInputError,
+    ParticipantTokenRefusedError,
+)
 from connect_chat.gapfill import items_after
 from connect_chat.models import TranscriptItem
 from connect_chat.parsing import time_key
@@ -72,7 +76,7 @@ def resume_session(
     try:
         session.connect(saved.chat_details(), timeout=timeout)
     except AccessDeniedError as error:
-        raise ChatEndedError(ended_message(saved)) from error
+        raise ParticipantTokenRefusedError.refusing(error, ended_message(saved)) from error
     if saved.last_item_id is None:
         return [item for item in session.transcript if is_service_item(item)]
     missed = items_after(

@@ -36,11 +36,13 @@ from connect_chat.enums import (
     SortKey,
 )
 from connect_chat.errors import (
+    AccessDeniedError,
     AttachmentError,
     ChatEndedError,
     ConnectChatError,
     ConnectionTimeoutError,
     InvalidInputError,
+    ParticipantTokenRefusedError,
     RequestTimeoutError,
     SessionClosedError,
 )
@@ -179,7 +181,9 @@ class ChatSession(SessionCallbacks):
         """Open the chat: CreateParticipantConnection, WebSocket subscribed, first history page.
 
         Blocks until the WebSocket is subscribed; raises ``ConnectionTimeoutError`` after
-        ``timeout`` (default ``GlobalConfig.connect_timeout``) or the typed service error.
+        ``timeout`` (default ``GlobalConfig.connect_timeout``), ``ChatEndedError``
+        (``ParticipantTokenRefusedError``) if the service refuses the participant token (the
+        chat is over), or the typed service error.
         """
         if not isinstance(chat_details, ChatDetails) or not chat_details.participant_token:
             raise InvalidInputError("connect() needs ChatDetails with a participant_token")
@@ -204,6 +208,10 @@ class ChatSession(SessionCallbacks):
         try:
             with bounded(deadline):
                 details = client.create_participant_connection(chat_details.participant_token)
+        except ParticipantTokenRefusedError:
+            raise
+        except AccessDeniedError as exc:
+            raise ParticipantTokenRefusedError.refusing(exc) from exc
         except RequestTimeoutError as exc:
             raise ConnectionTimeoutError(f"connect() did not complete within {wait:.1f} s") from exc
         self._subscribers.reopen()

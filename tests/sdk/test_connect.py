@@ -16,9 +16,11 @@ from connect_chat import (
 )
 from connect_chat.errors import (
     AccessDeniedError,
+    ChatEndedError,
     ConnectChatError,
     EndpointUnreachableError,
     InvalidInputError,
+    ParticipantTokenRefusedError,
 )
 from tests.conftest import Recorder, sdk_threads
 
@@ -74,6 +76,7 @@ def test_connect_with_a_bad_token_raises_access_denied(session: ChatSession) -> 
     with pytest.raises(AccessDeniedError) as caught:
         session.connect(ChatDetails(participant_token="not-a-token"))
     assert caught.value.code == "AccessDeniedException" and caught.value.status == 403
+    assert isinstance(caught.value, ChatEndedError)  # the same cause, the same error
     assert "not-a-token" not in str(caught.value)
     assert not session.is_chat_session_active()
     assert sdk_threads() == []
@@ -136,3 +139,18 @@ def test_configure_at_any_time_switches_endpoint(emu: Any) -> None:
         assert session.global_config.endpoint_url == emu.endpoint_url
     finally:
         session.reset()
+
+
+def test_connect_to_an_ended_chat_raises_chat_ended_and_says_so(
+        emu: Any, session: ChatSession) -> None:
+    """Issue 14, item 2: connect() to an ended chat raised AccessDeniedError ("You do not
+    have sufficient access..."), where a send and RestChat raise ChatEndedError."""
+    details = emu.start_chat()
+    emu.end_chat(details.contact_id)
+    with pytest.raises(ChatEndedError) as caught:
+        session.connect(details)
+    assert isinstance(caught.value, ParticipantTokenRefusedError)
+    assert "the chat has ended" in str(caught.value)
+    assert "sufficient access" not in str(caught.value)
+    assert not session.is_chat_session_active()
+    assert sdk_threads() == []

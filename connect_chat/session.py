@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+import attrs
+
 from connect_chat.attachments import Progress, save_download
 from connect_chat.callbacks import CALLBACK_NAMES, SessionCallbacks
 from connect_chat.client import AWSClient, count_retries, warn_if_unverified
@@ -74,6 +76,19 @@ logger = logging.getLogger(__name__)
 __all__ = ["CALLBACK_NAMES", "ChatSession", "ConnectionDetailsProvider"]
 
 
+@attrs.define(eq=False)
+class _Connecting:
+    """A ``connect()`` in progress: a stop that comes before its connection exists is kept
+    here (``stop``: "disconnect" or "reset"), and ``connect()`` obeys it."""
+
+    thread: threading.Thread = attrs.field(factory=threading.current_thread)
+    stop: str | None = None
+    conn: Connection | None = None
+    #: Whether the participant left (DisconnectParticipant confirmed) after such a stop.
+    left: bool = False
+    done: threading.Event = attrs.field(factory=threading.Event)
+
+
 class ChatSession(SessionCallbacks):
     """A customer's chat: connect, send, receive (callbacks or pull), disconnect.
 
@@ -95,6 +110,7 @@ class ChatSession(SessionCallbacks):
         self._config = config if config is not None else GlobalConfig()
         self._client: AWSClient | None = None
         self._conn: Connection | None = None
+        self._connecting: _Connecting | None = None
         self._provider = ConnectionDetailsProvider()
         self._subscribers = Subscribers()
         self._typing = TypingThrottle(self._config.typing_throttle)
@@ -193,11 +209,29 @@ class ChatSession(SessionCallbacks):
             raise InvalidInputError(f"timeout must be a positive number or None, got {timeout!r}")
         with self._lock:
             old = self._conn
+            if self._connecting is not None:
+                raise ConnectChatError("connect() is already in progress in another thread")
             if old is not None and not old.ended and not old.closing:
                 raise ConnectChatError(
                     "the session is already connected: disconnect() or reset() first"
                 )
             config = self._config
+            attempt = self._connecting = _Connecting()
+        try:
+            self._connect(chat_details, config, timeout, old, attempt)
+        finally:
+            with self._lock:
+                self._connecting = None
+            attempt.done.set()
+
+    def _connect(
+        self,
+        chat_details: ChatDetails,
+        config: GlobalConfig,
+        timeout: float | None,
+        old: Connection | None,
+        attempt: _Connecting,
+    ) -> None:
         if old is not None:
             old.finish(chat_ended=False)
             old.join(config.join_timeout)
@@ -208,12 +242,18 @@ class ChatSession(SessionCallbacks):
         try:
             with bounded(deadline):
                 details = client.create_participant_connection(chat_details.participant_token)
-        except ParticipantTokenRefusedError:
+        except ConnectChatError as exc:
+            if attempt.stop is not None:
+                raise SessionClosedError(f"{attempt.stop}() ended connect()") from exc
+            if isinstance(exc, AccessDeniedError) and not isinstance(
+                exc, ParticipantTokenRefusedError
+            ):
+                raise ParticipantTokenRefusedError.refusing(exc) from exc
+            if isinstance(exc, RequestTimeoutError):
+                raise ConnectionTimeoutError(
+                    f"connect() did not complete within {wait:.1f} s"
+                ) from exc
             raise
-        except AccessDeniedError as exc:
-            raise ParticipantTokenRefusedError.refusing(exc) from exc
-        except RequestTimeoutError as exc:
-            raise ConnectionTimeoutError(f"connect() did not complete within {wait:.1f} s") from exc
         self._subscribers.reopen()
         conn = Connection(
             chat_details=chat_details,
@@ -225,10 +265,26 @@ class ChatSession(SessionCallbacks):
             stats=self.stats,
             on_active=self._provider._set_active,
         )
+        with self._lock:  # from here on a stop acts on the connection itself
+            stop = attempt.stop
+            if stop is None:
+                self._conn = attempt.conn = conn
+        if stop is not None:
+            # A stop came while CreateParticipantConnection was answered: it wins. The
+            # participant leaves if one of the stops was disconnect().
+            attempt.left = stop == "disconnect" and conn.leave()
+            raise SessionClosedError(f"{stop}() ended connect()")
         self._provider._attach(chat_details, conn.credentials)
-        with self._lock:
-            self._conn = conn
-        # A failed first open is retried (fresh URL, backoff) as long as this call waits.
+        try:
+            self._open(conn, deadline)
+        except BaseException:  # an error, a timeout, Ctrl-C: nothing keeps running
+            if not conn.closing:
+                self._abandon(conn)
+            raise
+
+    def _open(self, conn: Connection, deadline: float) -> None:
+        """The threads, the subscribed WebSocket, the first transcript page."""
+        # A failed first open is retried (fresh URL, backoff) as long as connect() waits.
         conn.socket.first_deadline = deadline
         conn.start()
         ready = conn.socket.ready.wait(max(0.0, deadline - time.monotonic()))
@@ -237,7 +293,6 @@ class ChatSession(SessionCallbacks):
         if not ready or conn.socket.first_error is not None:
             error = conn.socket.first_error
             last = conn.socket.last_error
-            self._abandon(conn)
             if error is None:
                 raise ConnectionTimeoutError(first_open_timeout(last)) from last
             if isinstance(error, ConnectChatError):
@@ -266,6 +321,9 @@ class ChatSession(SessionCallbacks):
         chat was already over), False when leaving could not be confirmed (logged as a
         WARNING; the participant may stay in the chat until it times out).
         """
+        pending = self._stop_connecting("disconnect")
+        if pending is not None:
+            return pending
         with self._lock:
             conn = self._conn
             client = conn.client if conn is not None else self._client
@@ -287,6 +345,7 @@ class ChatSession(SessionCallbacks):
 
     def reset(self) -> None:
         """Drop the socket, the threads and all state, without leaving the chat. Idempotent."""
+        self._stop_connecting("reset")
         with self._lock:
             conn, self._conn = self._conn, None
             client = conn.client if conn is not None else self._client
@@ -300,6 +359,28 @@ class ChatSession(SessionCallbacks):
             conn.join(conn.config.join_timeout)
         if client is not None:
             client.close()  # keep-alive sockets, else open until the garbage collector runs
+
+    def _stop_connecting(self, how: str) -> bool | None:
+        """A stop while ``connect()`` waits for CreateParticipantConnection wins over it.
+
+        The call is ended at once and ``connect()`` raises ``SessionClosedError``; if the
+        answer came meanwhile, ``connect()`` leaves the chat (``disconnect()``) before it
+        raises. Returns None when no connect() is at that step, else (for ``disconnect()``)
+        whether leaving was confirmed.
+        """
+        with self._lock:
+            attempt = self._connecting
+            if attempt is None or attempt.conn is not None:
+                return None
+            if attempt.stop != "disconnect":
+                attempt.stop = how
+            client = self._client
+        if client is not None:
+            client.cancel_calls()
+        if threading.current_thread() is not attempt.thread:
+            attempt.done.wait(self._config.join_timeout)
+        self._provider._reset()
+        return attempt.left if attempt.done.is_set() else False
 
     def suspend_websocket_connection(self) -> None:
         """Close the WebSocket and stop reconnecting until ``resume_websocket_connection``."""

@@ -66,6 +66,7 @@ from connect_chat.errors import (
     ChatEndedError,
     ConnectChatError,
     ConnectionTimeoutError,
+    ParticipantTokenRefusedError,
     WebSocketError,
 )
 from connect_chat.inbox import RawFrame, SocketEvent
@@ -255,7 +256,7 @@ class SocketWorker:
                 except AccessDeniedError as exc:
                     logger.info("the service refused a new connection: the chat has ended")
                     if first:
-                        self.first_error = ChatEndedError("the chat has ended")
+                        self.first_error = ParticipantTokenRefusedError.refusing(exc)
                         self.first_error.__cause__ = exc
                         return
                     self._post(SocketEvent.ACCESS_DENIED)

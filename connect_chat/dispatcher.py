@@ -39,19 +39,16 @@ from connect_chat.models import (
     TranscriptItem,
 )
 from connect_chat.parsing import (
-    MAX_FRAME_CHARS,
-    TOPIC_CHAT,
-    Frame,
     ParsedItem,
     TranscriptPage,
-    iso_timestamp,
     parse_chat_frame,
-    parse_frame,
     synthesized_chat_ended,
-    time_key,
 )
-from connect_chat.throttles import ReceiptBatch, ReceiptThrottle, TypingIndicators
+from connect_chat.protocol import Frame, FrameKind, classify_frame, refusal_reason
+from connect_chat.receipts import ReceiptBatch, ReceiptThrottle
+from connect_chat.timestamps import iso_timestamp, time_key
 from connect_chat.transcript import Change, Transcript, TranscriptView
+from connect_chat.typing_indicators import TypingIndicators
 from connect_chat.websocket import RawFrame, SocketEvent
 
 logger = logging.getLogger(__name__)
@@ -667,19 +664,10 @@ class Dispatcher:
         self._warnings.warning("bad frame", "dropping a malformed frame: %s", reason)
 
     def _handle_frame(self, text: str) -> None:
-        """A frame as text: checked, decoded, then handled as a chat frame."""
-        if not text:
-            self._bad_frame("an empty frame")
-            return
-        if len(text) > MAX_FRAME_CHARS:
-            self._bad_frame(f"{len(text)} characters, over the {MAX_FRAME_CHARS} limit")
-            return
-        frame = parse_frame(text)
-        if frame is None:
-            self._bad_frame("not a JSON object")
-            return
-        if frame.topic != TOPIC_CHAT:
-            self._bad_frame(f"unexpected topic {frame.topic[:40]!r}")
+        """A frame as text: classified, then handled as a chat frame (anything else refused)."""
+        frame = classify_frame(text)
+        if frame.kind is not FrameKind.CHAT:
+            self._bad_frame(refusal_reason(frame, text))
             return
         self._handle_chat(frame)
 

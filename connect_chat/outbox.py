@@ -34,6 +34,7 @@ from typing import TypeVar
 
 import attrs
 
+from connect_chat.backoff import Backoff
 from connect_chat.deadlines import bounded
 from connect_chat.errors import (
     AccessDeniedError,
@@ -46,7 +47,6 @@ from connect_chat.errors import (
     SessionClosedError,
 )
 from connect_chat.models import Message
-from connect_chat.throttles import Backoff
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from connect_chat.models import (
     TranscriptItem,
     TranscriptResponse,
 )
-from connect_chat.parsing import iso_timestamp, parse_expiry, time_key
+from connect_chat.timestamps import iso_timestamp, parse_expiry, time_key
 from connect_chat.validation import (
     checked_event,
     checked_message,

@@ -80,9 +80,11 @@ from connect_chat.models import (
     TranscriptResponse,
 )
 from connect_chat.outbox import Outbox, OutboxEntry, Retrier
-from connect_chat.parsing import TranscriptPage, iso_timestamp, parse_transcript_page
-from connect_chat.throttles import ReceiptBatch, ReceiptThrottle, ReceiptTicket, TypingThrottle
+from connect_chat.parsing import TranscriptPage, parse_transcript_page
+from connect_chat.receipts import ReceiptBatch, ReceiptThrottle, ReceiptTicket
+from connect_chat.timestamps import iso_timestamp
 from connect_chat.transcript import Transcript, TranscriptView
+from connect_chat.typing_indicators import TypingThrottle
 from connect_chat.validation import (
     checked_event,
     checked_message,

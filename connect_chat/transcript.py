@@ -188,9 +188,6 @@ class Transcript:
                     return item
         return None
 
-    def oldest_time(self) -> float | None:
-        return self._keys[0][0][0] if self._keys else None
-
     # -- layout primitives ---------------------------------------------------------------
 
     def _insert(self, key: _Key, item: TranscriptItem) -> None:

@@ -225,10 +225,6 @@ class SocketWorker:
         if self.thread is not threading.current_thread() and self.thread.is_alive():
             self.thread.join(timeout)
 
-    @property
-    def suspended(self) -> bool:
-        return self._suspended
-
     def _interrupt(self) -> None:
         """Wake the socket thread out of ``recv``: shut the socket's reading side only.
 

@@ -340,7 +340,9 @@ def test_a_throttle_wakes_only_its_own_waiters(
     settle at once (with one condition for every ticket it would block, and then wake the
     waiter too). Then the waiter wakes once, for its own ticket."""
     monkeypatch.setattr(receipts, "ReceiptTicket", _WatchedTicket)
-    monkeypatch.setattr(_WatchedTicket, "checks", [])
+    for name, fresh in (("checks", []), ("checking", threading.Event()),
+                        ("release", threading.Event())):
+        monkeypatch.setattr(_WatchedTicket, name, fresh)
     first, second = ReceiptThrottle(clock=clock), ReceiptThrottle(clock=clock)
     mine = first.request(READ, "a1")
     other = second.request(READ, "b1")

@@ -15,8 +15,8 @@ from typing import Any
 
 import attrs
 
-from connect_chat import json_decode
 from connect_chat.enums import ContentType, ItemType
+from connect_chat.json_decode import loads as decode_json
 
 __all__ = [
     "HEARTBEAT_FRAME",
@@ -91,7 +91,7 @@ class Frame:
 def parse_frame(text: str | bytes) -> Frame | None:
     """Decode a frame's outer JSON; ``None`` if it is not a JSON object (no size check)."""
     try:
-        body = json_decode.loads(text)
+        body = decode_json(text)
     except (ValueError, TypeError, RecursionError):
         return None
     if not isinstance(body, dict):
@@ -129,7 +129,7 @@ def chat_inner(frame: Frame) -> dict[str, Any] | None:
     content = frame.body.get("content")
     if isinstance(content, str):
         try:
-            content = json_decode.loads(content)
+            content = decode_json(content)
         except (ValueError, RecursionError):
             return None
     return content if isinstance(content, dict) else None

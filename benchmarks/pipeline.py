@@ -5,7 +5,7 @@ callbacks holder in place of the session, the session's receipt throttle and its
 incoming messages (with ``receipts=True``, what a default ``GlobalConfig`` gives, that
 handler requests an automatic Delivered receipt for every incoming agent message; the
 SendEvent itself is not made: ``send_receipt`` only counts). Frames go in as the socket
-thread posts them (decoded :class:`~connect_chat.parsing.Frame` objects).
+thread posts them (decoded :class:`~connect_chat.protocol.Frame` objects).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from typing import Any
 from connect_chat.config import Features, GlobalConfig, MessageReceipts
 from connect_chat.dispatcher import Dispatcher
 from connect_chat.inbox import Call, EndSession, Inbox, RawFrame
-from connect_chat.parsing import TOPIC_CHAT, TranscriptPage, parse_frame
+from connect_chat.parsing import TranscriptPage
+from connect_chat.protocol import FrameKind, classify_frame
+from connect_chat.receipts import ReceiptBatch, ReceiptThrottle
 from connect_chat.session import CALLBACK_NAMES
 from connect_chat.streams import Subscribers
-from connect_chat.throttles import ReceiptBatch, ReceiptThrottle
 from connect_chat.transcript import Transcript
 
 
@@ -94,8 +95,8 @@ def _count_receipt(batch: ReceiptBatch) -> None:
 def as_posted(text: str) -> object:
     """What the socket thread posts for a frame: it decodes the outer JSON to read the topic
     and posts a chat frame decoded (anything else goes as text, for the dispatcher to count)."""
-    frame = parse_frame(text)
-    if frame is not None and frame.topic == TOPIC_CHAT:
+    frame = classify_frame(text)
+    if frame.kind is FrameKind.CHAT:
         return frame
     return RawFrame(text)
 

@@ -40,8 +40,8 @@ from connect_chat.errors import (
     service_error_class,
 )
 from connect_chat.models import ConnectionDetails, StartPosition
-from connect_chat.parsing import parse_expiry
 from connect_chat.redaction import register_call, scrub_error
+from connect_chat.timestamps import parse_expiry
 
 if TYPE_CHECKING:
     from botocore.config import Config

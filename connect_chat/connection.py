@@ -38,9 +38,9 @@ from connect_chat.inbox import (
 from connect_chat.models import ChatDetails, ConnectionDetails, Message, TranscriptItem
 from connect_chat.outbox import Retrier, Sender
 from connect_chat.parsing import TranscriptPage, parse_transcript_page
+from connect_chat.receipts import ReceiptBatch, ReceiptThrottle
 from connect_chat.stats import SessionStats
 from connect_chat.streams import Subscribers
-from connect_chat.throttles import ReceiptBatch, ReceiptThrottle
 from connect_chat.transcript import Transcript
 from connect_chat.websocket import SocketWorker
 

@@ -256,13 +256,11 @@ def _event(content_type: ContentType, role: str) -> Callable[[TranscriptItem], b
 
 
 def _status(message_id: str, status: MessageStatus) -> Callable[[TranscriptItem], bool]:
-    from connect_chat.parsing import status_rank
-
     def matches(item: TranscriptItem) -> bool:
         return (
             isinstance(item, Message)
             and item.id == message_id
-            and status_rank(item.status) >= status_rank(status)
+            and MessageStatus.rank_of(item.status) >= status.rank
         )
 
     return matches

@@ -64,21 +64,19 @@ from connect_chat.models import (
     TranscriptItem,
 )
 from connect_chat.parsing import (
-    MAX_FRAME_CHARS,
-    TOPIC_CHAT,
-    Frame,
     ParsedItem,
     TranscriptPage,
-    iso_timestamp,
     parse_chat_frame,
-    parse_frame,
     synthesized_chat_ended,
 )
 from connect_chat.participants import Participants
+from connect_chat.protocol import Frame, FrameKind, classify_frame, refusal_reason
+from connect_chat.receipts import ReceiptBatch, ReceiptThrottle
 from connect_chat.stats import SessionStats
 from connect_chat.streams import Subscribers
-from connect_chat.throttles import ReceiptBatch, ReceiptThrottle, TypingIndicators
+from connect_chat.timestamps import now_timestamp
 from connect_chat.transcript import Change, Transcript, TranscriptView
+from connect_chat.typing_indicators import TypingIndicators
 
 logger = logging.getLogger(__name__)
 
@@ -355,19 +353,10 @@ class Dispatcher:
         self._warnings.warning("bad frame", "dropping a malformed frame: %s", reason)
 
     def _handle_frame(self, text: str) -> None:
-        """A frame as text: checked, decoded, then handled as a chat frame."""
-        if not text:
-            self._bad_frame("an empty frame")
-            return
-        if len(text) > MAX_FRAME_CHARS:
-            self._bad_frame(f"{len(text)} characters, over the {MAX_FRAME_CHARS} limit")
-            return
-        frame = parse_frame(text)
-        if frame is None:
-            self._bad_frame("not a JSON object")
-            return
-        if frame.topic != TOPIC_CHAT:
-            self._bad_frame(f"unexpected topic {frame.topic[:40]!r}")
+        """A frame as text: classified, then handled as a chat frame (anything else refused)."""
+        frame = classify_frame(text)
+        if frame.kind is not FrameKind.CHAT:
+            self._bad_frame(refusal_reason(frame, text))
             return
         self._handle_chat(frame)
 
@@ -494,7 +483,7 @@ class Dispatcher:
         elif event is SocketEvent.GAP:
             self._gap_fill()
         elif event is SocketEvent.ACCESS_DENIED:
-            ended = synthesized_chat_ended(iso_timestamp(_utcnow()))
+            ended = synthesized_chat_ended(now_timestamp())
             change = self.transcript.merge(ended)
             self._deliver([change] if change is not None else [])
             self._end_chat()
@@ -552,7 +541,7 @@ class Dispatcher:
         if kind is LocalKind.RESENDING:
             return self.transcript.mark_sending(message_id)
         return self.transcript.mark_failed(
-            message_id, update.time_stamp or iso_timestamp(_utcnow())
+            message_id, update.time_stamp or now_timestamp()
         )
 
     def _gap_fill(self) -> None:
@@ -616,12 +605,6 @@ class Dispatcher:
         if ended:
             self._end_chat()
             self._running = False
-
-
-def _utcnow() -> Any:
-    import datetime
-
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def _parsed_id(parsed: ParsedItem) -> str:

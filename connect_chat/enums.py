@@ -109,6 +109,29 @@ class MessageStatus(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    @property
+    def rank(self) -> int:
+        """Order of delivery states: a later state never goes back to an earlier one.
+
+        FAILED and UNKNOWN rank lowest, then SENDING, SENT, DELIVERED and READ.
+        """
+        return _STATUS_RANK[self._value_]
+
+    @staticmethod
+    def rank_of(status: MessageStatus | None) -> int:
+        """``status.rank``, or -1 for no status at all (below every status)."""
+        return -1 if status is None else _STATUS_RANK[status._value_]
+
+
+_STATUS_RANK: dict[str, int] = {
+    MessageStatus.FAILED.value: 0,
+    MessageStatus.UNKNOWN.value: 0,
+    MessageStatus.SENDING.value: 1,
+    MessageStatus.SENT.value: 2,
+    MessageStatus.DELIVERED.value: 3,
+    MessageStatus.READ.value: 4,
+}
+
 
 class MessageDirection(str, enum.Enum):
     """Who a transcript item is from, relative to this customer."""

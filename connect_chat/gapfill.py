@@ -26,7 +26,7 @@ from typing import Generic, TypeVar
 
 from connect_chat.enums import ScanDirection, SortKey
 from connect_chat.models import TranscriptItem, TranscriptResponse
-from connect_chat.parsing import time_key
+from connect_chat.timestamps import time_key
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What the socket thread and caller threads hand to the dispatcher thread.
 
 Everything the dispatcher consumes goes through one :class:`Inbox`: live frames
-(:class:`RawFrame`, or the :class:`~connect_chat.parsing.Frame` the socket thread already
+(:class:`RawFrame`, or the :class:`~connect_chat.protocol.Frame` the socket thread already
 decoded), :class:`SocketEvent` connection events, :class:`HistoryPage` pages fetched by a
 caller, :class:`LocalUpdate` changes made by this program's sends, :class:`Call` (run a
 function on the dispatcher thread) and :class:`EndSession`. Keeping this vocabulary apart
@@ -42,7 +42,7 @@ class RawFrame:
     unknown frames: the dispatcher counts and logs them; ``reason`` says why a frame was
     refused without any text) and for chat frames passed on during
     a refresh hand-over. A chat frame it has decoded (to read its topic) is posted as the
-    :class:`~connect_chat.parsing.Frame` itself, so nothing is decoded twice.
+    :class:`~connect_chat.protocol.Frame` itself, so nothing is decoded twice.
     """
 
     text: str

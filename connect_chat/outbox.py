@@ -25,7 +25,6 @@ retried). Either way the message becomes FAILED and ``resend_failed_message`` ca
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import threading
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import attrs
 
 from connect_chat.attachments import Progress, inspect_file, upload_file
+from connect_chat.backoff import Backoff
 from connect_chat.deadlines import bounded, watched_http_session
 from connect_chat.enums import MessageDirection, MessageStatus
 from connect_chat.errors import (
@@ -55,8 +55,7 @@ from connect_chat.errors import (
 )
 from connect_chat.inbox import LocalKind, LocalUpdate
 from connect_chat.models import Message, Metadata, TranscriptItem
-from connect_chat.parsing import iso_timestamp
-from connect_chat.throttles import Backoff
+from connect_chat.timestamps import now_timestamp
 from connect_chat.transcript import answered, sent_row
 
 if TYPE_CHECKING:
@@ -354,7 +353,7 @@ class Sender:
     def _queue(self, entry: OutboxEntry) -> OutboxEntry:
         """Show ``entry`` as a SENDING placeholder (an attachment's ``attachment_id`` is the
         local id until StartAttachmentUpload) and keep it in the outbox."""
-        now = _now()
+        now = now_timestamp()
         entry.placeholder = Message(
             id=entry.local_id,
             time_stamp=now,
@@ -424,10 +423,6 @@ class Sender:
         a chat that ended meanwhile ends the session."""
         assert entry.placeholder is not None
         self.outbox.failed(entry.local_id)
-        self._apply(LocalUpdate(LocalKind.FAILED, entry.placeholder, time_stamp=_now()))
+        self._apply(LocalUpdate(LocalKind.FAILED, entry.placeholder, time_stamp=now_timestamp()))
         if isinstance(exc, ChatEndedError):
             self._chat_over()
-
-
-def _now() -> str:
-    return iso_timestamp(datetime.datetime.now(datetime.timezone.utc))

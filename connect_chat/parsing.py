@@ -1,24 +1,20 @@
-"""Pure functions: WebSocket frames and GetTranscript items -> model objects.
+"""Pure functions: service items (chat frames, GetTranscript pages) -> model objects.
 
 Nothing here does I/O, reads a clock or keeps state, so every rule is unit-testable. The
-parser is lenient like the iOS SDK after its #110 fix: a missing string field becomes ``""``
-rather than an exception, and an item that cannot be understood yields ``None`` (the caller
-logs it) instead of breaking the stream.
+framing (topics, classifying a raw frame) is :mod:`connect_chat.protocol`'s. The parser is
+lenient like the iOS SDK after its #110 fix: a missing string field becomes ``""`` rather
+than an exception, and an item that cannot be understood yields ``None`` (the caller logs
+it) instead of breaking the stream.
 """
 
 from __future__ import annotations
 
-import calendar
-import datetime
-import functools
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from connect_chat import json_decode
 from connect_chat.enums import (
     MAX_CONTENT_LENGTH,
     ContentType,
@@ -28,189 +24,11 @@ from connect_chat.enums import (
 )
 from connect_chat.interactive import ViewResourceContent, parse_interactive_content
 from connect_chat.models import Event, Message, Metadata, TranscriptItem
-
-TOPIC_CHAT = "aws/chat"
-TOPIC_SUBSCRIBE = "aws/subscribe"
-TOPIC_HEARTBEAT = "aws/heartbeat"
-TOPIC_PING = "aws/ping"
-
-SUBSCRIBE_FRAME = json.dumps({"topic": TOPIC_SUBSCRIBE, "content": {"topics": [TOPIC_CHAT]}})
-HEARTBEAT_FRAME = json.dumps({"topic": TOPIC_HEARTBEAT})
-PING_FRAME = json.dumps({"topic": TOPIC_PING})
-
-#: Frames longer than this (characters) are refused without being parsed: the service's own
-#: items are far smaller (Content <= 16384 characters), so this only stops hostile input.
-MAX_FRAME_CHARS = 2 * 1024 * 1024
+from connect_chat.protocol import TOPIC_CHAT, Frame, chat_inner
 
 #: Id of the chat-ended event the SDK makes up when the service says the chat is over
 #: (AccessDeniedException on reconnect) without a live ``chat.ended`` frame.
 SYNTHESIZED_CHAT_ENDED_ID = "chat-ended-event"
-
-#: Live EVENT content types that have their own callback (see ``dispatcher``).
-TYPED_EVENT_TYPES: frozenset[str] = frozenset(
-    ct.value
-    for ct in (
-        ContentType.TYPING,
-        ContentType.ENDED,
-        ContentType.PARTICIPANT_IDLE,
-        ContentType.PARTICIPANT_RETURNED,
-        ContentType.AUTO_DISCONNECTION,
-        ContentType.PARTICIPANT_INVITED,
-        ContentType.CHAT_REHYDRATED,
-    )
-)
-
-_STATUS_RANK = {
-    MessageStatus.FAILED: 0,
-    MessageStatus.UNKNOWN: 0,
-    MessageStatus.SENDING: 1,
-    MessageStatus.SENT: 2,
-    MessageStatus.DELIVERED: 3,
-    MessageStatus.READ: 4,
-}
-
-
-def status_rank(status: MessageStatus | None) -> int:
-    """Order of delivery states: a later state never goes back to an earlier one."""
-    return -1 if status is None else _STATUS_RANK[status]
-
-
-# --------------------------------------------------------------------------------------------
-# Time
-
-
-_ISO = re.compile(
-    r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"\s*(Z|z|[+-]\d{2}:?\d{2})?\s*$"
-)
-
-
-def time_key(time_stamp: str) -> float:
-    """Seconds since the epoch for an ISO-8601 string; ``inf`` when it cannot be read.
-
-    Accepts the service's ``2024-07-14T22:18:39.241Z`` and the usual variants (any number of
-    fraction digits, ``+hh:mm`` offsets, no offset meaning UTC). Unreadable stamps sort last,
-    in arrival order.
-    """
-    # Fast path for the service's own shape (every live item): the whole seconds come from
-    # a small cache (a burst of messages shares its seconds), the milliseconds are added.
-    # ``n / 1000`` and ``float("0.nnn")`` are the same correctly rounded double.
-    if (
-        isinstance(time_stamp, str)
-        and len(time_stamp) == 24
-        and time_stamp[19] == "."
-        and time_stamp[23] == "Z"
-        and time_stamp[20:23].isdecimal()
-    ):
-        whole = _whole_seconds(time_stamp[:19])
-        if whole != _INF:
-            return whole + int(time_stamp[20:23]) / 1000
-    return _time_key(time_stamp)
-
-
-_INF = float("inf")
-
-
-@functools.lru_cache(maxsize=256)
-def _whole_seconds(prefix: str) -> float:
-    return _time_key(prefix + "Z")
-
-
-def _time_key(time_stamp: str) -> float:
-    match = _ISO.match(time_stamp or "")
-    if match is None:
-        return float("inf")
-    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
-    second = int(match.group(6) or 0)
-    fraction = match.group(7)
-    try:
-        seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
-    except (ValueError, OverflowError):
-        return float("inf")
-    value = float(seconds) + (float("0." + fraction) if fraction else 0.0)
-    zone = match.group(8)
-    if zone and zone not in ("Z", "z"):
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        value -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-    return value
-
-
-def iso_timestamp(moment: datetime.datetime) -> str:
-    """The service's format: UTC, milliseconds, ``Z``."""
-    utc = moment.astimezone(datetime.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_expiry(value: Any) -> datetime.datetime | None:
-    """An ``Expiry``/``ConnectionExpiry`` value (datetime from botocore, or a string) -> UTC."""
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
-    if isinstance(value, str) and value:
-        key = time_key(value)
-        if key != float("inf"):
-            return datetime.datetime.fromtimestamp(key, tz=datetime.timezone.utc)
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# Frames
-
-
-# Made for every frame: slotted, not frozen (a frozen attrs ``__init__`` costs twice as
-# much); nothing changes one after it is built.
-@attrs.define
-class Frame:
-    """A decoded WebSocket text frame: its ``topic`` and the outer JSON object."""
-
-    topic: str
-    body: Mapping[str, Any]
-
-
-def parse_frame(text: str | bytes) -> Frame | None:
-    """Decode a frame's outer JSON; ``None`` if it is not a JSON object."""
-    try:
-        body = json_decode.loads(text)
-    except (ValueError, TypeError, RecursionError):
-        return None
-    if not isinstance(body, dict):
-        return None
-    topic = body.get("topic")
-    return Frame(topic=topic if isinstance(topic, str) else "", body=body)
-
-
-def is_ping_ok(frame: Frame) -> bool:
-    """A deep-heartbeat reply counts only with ``statusCode`` 200 and ``statusContent`` OK."""
-    return frame.body.get("statusCode") == 200 and frame.body.get("statusContent") == "OK"
-
-
-def chat_inner(frame: Frame) -> dict[str, Any] | None:
-    """The decoded inner item of an ``aws/chat`` frame (its ``content`` is a JSON string)."""
-    content = frame.body.get("content")
-    if isinstance(content, str):
-        try:
-            content = json_decode.loads(content)
-        except (ValueError, RecursionError):
-            return None
-    return content if isinstance(content, dict) else None
-
-
-def subscribe_status(frame: Frame) -> str | None:
-    """The ``content.status`` of a subscribe acknowledgement (``"success"``...); its
-    ``content`` is decoded like a chat frame's."""
-    content = chat_inner(frame)
-    status = content.get("status") if content is not None else None
-    return status if isinstance(status, str) else None
-
-
-def is_chat_ended(inner: Mapping[str, Any]) -> bool:
-    return inner.get("Type") == ItemType.EVENT.value and (
-        inner.get("ContentType") == ContentType.ENDED.value
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Items
 
 
 # Made for every frame: slotted, not frozen (a frozen attrs ``__init__`` costs twice as

@@ -12,7 +12,7 @@ import attrs
 
 from connect_chat.enums import ContentType
 from connect_chat.models import Event, Message, Participant, TranscriptItem
-from connect_chat.parsing import time_key
+from connect_chat.timestamps import time_key
 
 #: Events that (re)name a participant.
 _NAMING_EVENTS = frozenset(

@@ -31,9 +31,10 @@ from connect_chat.models import (
     TranscriptResponse,
 )
 from connect_chat.outbox import message_entry, post_attachment, post_message
-from connect_chat.parsing import parse_transcript_page, time_key
+from connect_chat.parsing import parse_transcript_page
+from connect_chat.receipts import receipt_content
 from connect_chat.saved_chat import TOKEN_EXPIRY_MARGIN, SavedChat, ended_message
-from connect_chat.throttles import receipt_content
+from connect_chat.timestamps import time_key, utc_now
 from connect_chat.validation import (
     checked_event,
     checked_message,
@@ -46,10 +47,6 @@ if TYPE_CHECKING:
     from connect_chat.client import AWSClient
 
 logger = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class RestChat:
@@ -77,7 +74,7 @@ class RestChat:
         *,
         client: AWSClient | None = None,
         http: requests.Session | None = None,
-        clock: Callable[[], datetime.datetime] = _utc_now,
+        clock: Callable[[], datetime.datetime] = utc_now,
         transfer_timeout: float = DEFAULT_TRANSFER_TIMEOUT,
     ) -> None:
         if not isinstance(saved, SavedChat):

@@ -18,7 +18,6 @@ from connect_chat.errors import (
 )
 from connect_chat.gapfill import items_after
 from connect_chat.models import TranscriptItem
-from connect_chat.parsing import time_key
 from connect_chat.rest_chat import RestChat
 from connect_chat.saved_chat import (
     SAVED_CHAT_VERSION,
@@ -28,6 +27,7 @@ from connect_chat.saved_chat import (
     ended_message,
     is_service_item,
 )
+from connect_chat.timestamps import time_key
 
 if TYPE_CHECKING:
     from connect_chat.config import GlobalConfig

@@ -19,7 +19,7 @@ from connect_chat.config import DEFAULT_REGION
 from connect_chat.enums import ContentType, MessageStatus
 from connect_chat.errors import InvalidInputError
 from connect_chat.models import ChatDetails, ConnectionDetails, Event, Message, TranscriptItem
-from connect_chat.parsing import iso_timestamp, parse_expiry
+from connect_chat.timestamps import iso_timestamp, parse_expiry
 
 if TYPE_CHECKING:
     from connect_chat.session import ChatSession

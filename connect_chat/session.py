@@ -60,10 +60,11 @@ from connect_chat.models import (
     TranscriptResponse,
 )
 from connect_chat.parsing import parse_transcript_page
+from connect_chat.receipts import ReceiptTicket
 from connect_chat.stats import SessionStats
 from connect_chat.streams import ItemStream, Subscribers
-from connect_chat.throttles import ReceiptTicket, TypingThrottle
 from connect_chat.transcript import TranscriptView
+from connect_chat.typing_indicators import TypingThrottle
 from connect_chat.validation import (
     checked_event,
     checked_message,

@@ -23,7 +23,7 @@ import attrs
 
 from connect_chat.enums import MessageStatus, ScanDirection
 from connect_chat.models import Message, Metadata, TranscriptItem
-from connect_chat.parsing import status_rank, time_key
+from connect_chat.timestamps import time_key
 
 #: Chunk size of the transcript layout (a chunk splits when it reaches twice this).
 CHUNK = 128
@@ -138,7 +138,7 @@ def _merge_status(old: Message, new: Message) -> Message:
     """``new`` with the better delivery state of the two, and the old ``persistent_id``."""
     old_status, new_status = old.status, new.status
     metadata = new.metadata
-    if status_rank(old_status) >= status_rank(new_status):
+    if MessageStatus.rank_of(old_status) >= MessageStatus.rank_of(new_status):
         metadata = old.metadata
     return attrs.evolve(
         new,
@@ -199,9 +199,6 @@ class Transcript:
                 if item.id not in self._local_ids:
                     return item
         return None
-
-    def oldest_time(self) -> float | None:
-        return self._keys[0][0][0] if self._keys else None
 
     # -- layout primitives ---------------------------------------------------------------
 
@@ -335,7 +332,7 @@ class Transcript:
     def _with_status(
         message: Message, status: MessageStatus, *, force: bool = False
     ) -> Message | None:
-        if not force and status_rank(status) <= status_rank(message.status):
+        if not force and status.rank <= MessageStatus.rank_of(message.status):
             return None
         metadata = Metadata(
             id=message.id,
@@ -367,7 +364,7 @@ class Transcript:
         message_id = self._aliases.get(message_id, message_id)
         entry = self._by_id.get(message_id)
         if entry is None:
-            if status_rank(status) > status_rank(self._pending_status.get(message_id)):
+            if status.rank > MessageStatus.rank_of(self._pending_status.get(message_id)):
                 self._pending_status[message_id] = status
                 self._pending_status.move_to_end(message_id)
                 while len(self._pending_status) > MAX_PENDING_STATUS:

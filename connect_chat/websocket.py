@@ -30,7 +30,7 @@ Lifecycle of :class:`SocketWorker`::
 socket's reading side shut); an
 ``AccessDeniedException`` from CreateParticipantConnection means the chat is over: the
 worker posts ``ACCESS_DENIED`` and ends (no retry storm). Other failures retry with
-:class:`~connect_chat.throttles.Backoff`.
+:class:`~connect_chat.backoff.Backoff`.
 
 Proactive refresh (:meth:`SocketWorker._refresh`), make-before-break: before the connection
 token's ``Expiry`` or the URL's ``ConnectionExpiry`` (``GlobalConfig.connection_refresh_margin``)
@@ -58,6 +58,7 @@ from typing import Any
 
 import websocket as wsclient
 
+from connect_chat.backoff import Backoff
 from connect_chat.bounded_socket import BoundedWebSocket, FrameTooLargeError
 from connect_chat.config import GlobalConfig
 from connect_chat.deadlines import guard_socket
@@ -71,23 +72,18 @@ from connect_chat.errors import (
 )
 from connect_chat.inbox import RawFrame, SocketEvent
 from connect_chat.models import ConnectionDetails
-from connect_chat.parsing import (
+from connect_chat.protocol import (
     HEARTBEAT_FRAME,
-    MAX_FRAME_CHARS,
     PING_FRAME,
     SUBSCRIBE_FRAME,
-    TOPIC_CHAT,
-    TOPIC_HEARTBEAT,
-    TOPIC_PING,
-    TOPIC_SUBSCRIBE,
     Frame,
+    FrameKind,
     chat_inner,
+    classify_frame,
     is_chat_ended,
     is_ping_ok,
-    parse_frame,
     subscribe_status,
 )
-from connect_chat.throttles import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -197,10 +193,6 @@ class SocketWorker:
     def join(self, timeout: float) -> None:
         if self.thread is not threading.current_thread() and self.thread.is_alive():
             self.thread.join(timeout)
-
-    @property
-    def suspended(self) -> bool:
-        return self._suspended
 
     def _interrupt(self) -> None:
         """Wake the socket thread out of ``recv``: shut the socket's reading side only.
@@ -421,21 +413,21 @@ class SocketWorker:
             if text is None:
                 self._post(_INVALID_UTF8)
                 continue
-            frame = parse_frame(text) if len(text) <= MAX_FRAME_CHARS else None
-            if frame is not None and frame.topic == TOPIC_SUBSCRIBE:
+            frame = classify_frame(text)
+            if frame.kind is FrameKind.SUBSCRIBE:
                 status = subscribe_status(frame)
                 if status == "success" or status is None:
                     return ws
                 self._close_socket()
                 raise WebSocketError(f"subscription refused ({status})")
-            if frame is not None and frame.topic == TOPIC_HEARTBEAT:
+            if frame.kind is FrameKind.HEARTBEAT:
                 logger.debug("subscribed (no subscribe answer; the heartbeat was answered)")
                 return ws
             if early is not None:
                 early.append(text)
             else:
                 self._post(RawFrame(text))
-            if frame is not None and frame.topic == TOPIC_CHAT:
+            if frame.kind is FrameKind.CHAT:
                 logger.debug("subscribed (no subscribe answer; a chat frame came)")
                 return ws
 
@@ -530,29 +522,27 @@ class SocketWorker:
             if text is None:
                 self._post(_INVALID_UTF8)  # counted and dropped, the socket goes on
                 continue
-            frame = parse_frame(text) if len(text) <= MAX_FRAME_CHARS else None
-            if frame is None:
-                self._post(RawFrame(text))  # the dispatcher refuses it (counted, logged once)
-                continue
-            if frame.topic == TOPIC_HEARTBEAT:
+            frame = classify_frame(text)
+            kind = frame.kind
+            if kind is FrameKind.HEARTBEAT:
                 heartbeat_sent = None
-            elif frame.topic == TOPIC_PING:
+            elif kind is FrameKind.PING:
                 if is_ping_ok(frame):
                     ping_sent = None
                 else:
                     logger.warning("deep heartbeat answered with an error status")
                     self._post(SocketEvent.DEEP_HEARTBEAT_FAILURE)
                     ping_sent = None
-            elif frame.topic == TOPIC_CHAT:
+            elif kind is FrameKind.CHAT:
                 if not self._seen_in_overlap(text):
                     self._post(frame)
                 # Decode the item only when it may be the end (the dispatcher decodes it anyway).
                 if _ENDED_MARK in text and _frame_ends_chat(frame):
                     return _Exit.ENDED
-            elif frame.topic == TOPIC_SUBSCRIBE:
+            elif kind is FrameKind.SUBSCRIBE:
                 logger.debug("subscribe acknowledged again")
-            else:
-                self._post(RawFrame(text))  # unknown topic: the dispatcher counts it
+            else:  # refused, or an unknown topic: the dispatcher counts it (logged once)
+                self._post(RawFrame(text))
 
     # -- proactive refresh (make-before-break) -----------------------------------------------
 
@@ -684,8 +674,7 @@ class SocketWorker:
         text = _text_of(data)
         if text is None:
             return []
-        frame = parse_frame(text) if len(text) <= MAX_FRAME_CHARS else None
-        if frame is None or frame.topic != TOPIC_CHAT:
+        if classify_frame(text).kind is not FrameKind.CHAT:
             return []  # heartbeat replies and the like: nothing to pass on
         return [text]
 
@@ -741,5 +730,4 @@ def _frame_ends_chat(frame: Frame) -> bool:
 
 
 def _ends_chat(text: str) -> bool:
-    frame = parse_frame(text)
-    return frame is not None and _frame_ends_chat(frame)
+    return _frame_ends_chat(classify_frame(text))

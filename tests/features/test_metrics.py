@@ -20,7 +20,7 @@ from connect_chat import (
     MessageReceiptType,
     SessionStats,
 )
-from connect_chat.throttles import ReceiptOutcome
+from connect_chat.receipts import ReceiptOutcome
 from tests.conftest import Recorder, fast, wait_until
 
 

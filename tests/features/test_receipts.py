@@ -15,7 +15,7 @@ from connect_chat import (
     MessageReceiptType,
     MessageStatus,
 )
-from connect_chat.throttles import ReceiptOutcome
+from connect_chat.receipts import ReceiptOutcome
 from tests.conftest import Recorder, fast, wait_until
 
 READ = ContentType.MESSAGE_READ.value

@@ -17,11 +17,11 @@ from connect_chat.parsing import (
     ParsedItem,
     TranscriptPage,
     parse_chat_frame,
-    parse_frame,
     parse_item,
     parse_transcript_page,
-    time_key,
 )
+from connect_chat.protocol import parse_frame, subscribe_status
+from connect_chat.timestamps import time_key
 from connect_chat.transcript import Transcript
 from tests.hardening.strategies import (
     any_frames,
@@ -161,7 +161,5 @@ def test_deeply_nested_json_is_refused_not_raised() -> None:
     frame = parse_frame(deep_content)
     assert frame is not None and parse_chat_frame(frame) is None
     ack = json.dumps({"topic": "aws/subscribe", "content": '{"status":' * 100_000})
-    from connect_chat.parsing import subscribe_status
-
     frame = parse_frame(ack)
     assert frame is not None and subscribe_status(frame) is None

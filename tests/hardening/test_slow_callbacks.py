@@ -23,7 +23,7 @@ import pytest
 import websocket
 
 from connect_chat import ChatSession, GlobalConfig, Message
-from connect_chat.parsing import HEARTBEAT_FRAME
+from connect_chat.protocol import HEARTBEAT_FRAME
 from tests.conftest import Recorder, fast, wait_until
 from tests.hardening.support import capture_logs
 

@@ -31,7 +31,7 @@ from connect_chat.bounded_socket import (
 )
 from connect_chat.errors import ConnectChatError, WebSocketError
 from connect_chat.models import ConnectionDetails
-from connect_chat.parsing import MAX_FRAME_CHARS
+from connect_chat.protocol import MAX_FRAME_CHARS
 from tests.conftest import Recorder, wait_until
 from tests.hardening.raw_ws import (
     OP_CONT,

@@ -16,7 +16,7 @@ from connect_chat import (
     MessageReceiptType,
 )
 from connect_chat.errors import InvalidInputError
-from connect_chat.throttles import ReceiptOutcome
+from connect_chat.receipts import ReceiptOutcome
 from tests.conftest import fast, wait_until
 
 

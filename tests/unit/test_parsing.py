@@ -1,24 +1,18 @@
-"""parsing.py: frames and service items -> models (pure, no I/O)."""
+"""parsing.py: service items and chat frames -> models (pure, no I/O)."""
 
 from __future__ import annotations
 
 import json
-import math
 
 from connect_chat.enums import ContentType, MessageDirection, MessageStatus
 from connect_chat.models import Event, Message, Metadata
 from connect_chat.parsing import (
-    SUBSCRIBE_FRAME,
-    is_chat_ended,
-    is_ping_ok,
     parse_chat_frame,
-    parse_frame,
     parse_item,
     parse_transcript_page,
-    subscribe_status,
     synthesized_chat_ended,
-    time_key,
 )
+from connect_chat.protocol import is_chat_ended, parse_frame
 
 IOS_TEXT_FRAME = (
     '{"content": "{\\"AbsoluteTime\\":\\"2024-07-14T22:18:39.241Z\\",\\"Content\\":\\"Test\\",'
@@ -32,12 +26,6 @@ IOS_TEXT_FRAME = (
 def wrap(inner: dict[str, object]) -> str:
     return json.dumps({"topic": "aws/chat", "contentType": "application/json",
                        "content": json.dumps(inner)})
-
-
-def test_subscribe_frame_is_valid_json() -> None:
-    assert json.loads(SUBSCRIBE_FRAME) == {
-        "topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}
-    }
 
 
 def test_text_frame_becomes_a_message_with_the_outer_frame_as_serialized_content() -> None:
@@ -126,17 +114,6 @@ def test_events_typing_and_chat_ended() -> None:
     assert parse_item({"Type": "WHATEVER"}) is None
 
 
-def test_heartbeat_replies_and_subscribe_ack() -> None:
-    ok = parse_frame('{"topic":"aws/ping","statusCode":200,"statusContent":"OK"}')
-    bad = parse_frame('{"topic":"aws/ping","statusCode":500,"statusContent":"OK"}')
-    assert ok is not None and is_ping_ok(ok)
-    assert bad is not None and not is_ping_ok(bad)
-    ack = parse_frame('{"topic":"aws/subscribe","content":{"status":"success","topics":[]}}')
-    assert ack is not None and subscribe_status(ack) == "success"
-    assert parse_frame("not json") is None
-    assert parse_frame("[1,2]") is None
-
-
 def test_garbled_chat_content_is_dropped() -> None:
     frame = parse_frame('{"topic":"aws/chat","content":"{not json"}')
     assert frame is not None and parse_chat_frame(frame) is None
@@ -153,15 +130,6 @@ def test_transcript_page_marks_items_as_history() -> None:
     assert len(page.items) == 1 and page.items[0].item.is_from_history
     assert page.skipped == 1
     assert parse_transcript_page({"Transcript": []}).next_token is None
-
-
-def test_time_key_orders_iso_variants() -> None:
-    a = time_key("2024-07-14T22:18:39.241Z")
-    b = time_key("2024-07-14T22:18:39.2415Z")
-    c = time_key("2024-07-14T23:18:39+01:00")
-    assert a < b
-    assert c == time_key("2024-07-14T22:18:39Z")
-    assert math.isinf(time_key("yesterday"))
 
 
 def test_synthesized_chat_ended() -> None:

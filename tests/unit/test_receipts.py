@@ -1,4 +1,4 @@
-"""Unit tests of the rate policies and timers, driven by a fake clock."""
+"""receipts.py: the receipt window policy and its tickets, driven by a fake clock."""
 
 from __future__ import annotations
 
@@ -9,31 +9,14 @@ import threading
 
 import pytest
 
+from connect_chat import receipts
 from connect_chat.enums import MessageReceiptType
 from connect_chat.errors import InvalidInputError
-from connect_chat.throttles import (
-    Backoff,
-    ReceiptBatch,
-    ReceiptOutcome,
-    ReceiptThrottle,
-    ReceiptTicket,
-    TypingIndicators,
-    TypingThrottle,
-)
+from connect_chat.receipts import ReceiptBatch, ReceiptOutcome, ReceiptThrottle, ReceiptTicket
+from tests.unit.fake_clock import FakeClock
 
 READ = MessageReceiptType.MESSAGE_READ
 DELIVERED = MessageReceiptType.MESSAGE_DELIVERED
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def ts(i: int) -> str:
@@ -110,11 +93,9 @@ def test_nothing_goes_out_before_the_window_closes(
     ticket = throttle.request(READ, "m1", timestamp=ts(1))
     assert throttle.next_deadline() == clock.now + 5.0
     clock.advance(4.999)
-    assert not throttle.due()
     assert throttle.flush() == []
     assert not ticket.done
     clock.advance(0.001)
-    assert throttle.due()
     assert sent_pairs(throttle.flush()) == [(READ, "m1")]
 
 
@@ -230,10 +211,9 @@ def test_at_most_one_of_each_type_per_window_across_windows(
     send_times: list[float] = []
     for i in range(60):  # one read request every 0.5 s for 30 s
         throttle.request(READ, f"m{i}", timestamp=ts(i))
-        if throttle.due():
-            for batch in throttle.flush():
-                send_times.append(clock.now)
-                throttle.mark_sent(batch)
+        for batch in throttle.flush():  # nothing before the window closes
+            send_times.append(clock.now)
+            throttle.mark_sent(batch)
         clock.advance(0.5)
     gaps = [b - a for a, b in itertools.pairwise(send_times)]
     assert len(send_times) >= 5
@@ -281,17 +261,6 @@ def test_each_batch_has_a_unique_client_token_and_the_clients_content(
     assert len(tokens) == 5
 
 
-def test_note_receipted_prevents_resending_after_reload(
-    throttle: ReceiptThrottle,
-) -> None:
-    throttle.note_receipted(READ, "m3", timestamp=ts(3))
-    assert throttle.request(READ, "m3", timestamp=ts(3)).wait(0) is ReceiptOutcome.SUPPRESSED
-    assert throttle.request(DELIVERED, "m2", timestamp=ts(2)).wait(0) is (
-        ReceiptOutcome.SUPERSEDED
-    )
-    assert throttle.next_deadline() is None
-
-
 def test_cancel_fails_pending_and_in_flight_tickets(
     throttle: ReceiptThrottle, clock: FakeClock
 ) -> None:
@@ -336,8 +305,78 @@ def test_ticket_wait_blocks_until_another_thread_resolves(
     assert "SENT" in repr(ticket) or "Sent" in repr(ticket)
 
 
-def test_ticket_repr_is_informative() -> None:
-    ticket = ReceiptTicket(READ, "m1")
+class _WatchedTicket(ReceiptTicket):
+    """A ticket that records every check of its state made by the thread ``watch`` names,
+    and holds that thread inside its second check (made under its condition's lock) until
+    ``release`` is set."""
+
+    __slots__ = ("_value",)
+    watch: int | None = None
+    checks: list[bool] = []
+    checking = threading.Event()
+    release = threading.Event()
+
+    @property  # type: ignore[override]
+    def _done(self) -> bool:
+        value: bool = self._value
+        cls = _WatchedTicket
+        if threading.get_ident() == cls.watch:
+            cls.checks.append(value)
+            if len(cls.checks) == 2:
+                cls.checking.set()
+                assert cls.release.wait(10)
+        return value
+
+    @_done.setter
+    def _done(self, value: bool) -> None:
+        self._value = value
+
+
+def test_a_throttle_wakes_only_its_own_waiters(
+    monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    """Each throttle has its own condition: settling B's tickets neither waits for nor wakes
+    a waiter of A. The waiter is held inside its first check under the lock; B must still
+    settle at once (with one condition for every ticket it would block, and then wake the
+    waiter too). Then the waiter wakes once, for its own ticket."""
+    monkeypatch.setattr(receipts, "ReceiptTicket", _WatchedTicket)
+    for name, fresh in (("watch", None), ("checks", []), ("checking", threading.Event()),
+                        ("release", threading.Event())):
+        monkeypatch.setattr(_WatchedTicket, name, fresh)
+    first, second = ReceiptThrottle(clock=clock), ReceiptThrottle(clock=clock)
+    mine = first.request(READ, "a1")
+    other = second.request(READ, "b1")
+    outcome: list[ReceiptOutcome | None] = []
+
+    def wait_for_mine() -> None:
+        _WatchedTicket.watch = threading.get_ident()
+        outcome.append(mine.wait(10))
+
+    def settle(throttle: ReceiptThrottle) -> None:
+        for batch in throttle.flush(force=True):
+            throttle.mark_sent(batch)
+
+    waiter = threading.Thread(target=wait_for_mine)
+    other_settles = threading.Thread(target=settle, args=(second,))
+    waiter.start()
+    try:
+        assert _WatchedTicket.checking.wait(10)
+        other_settles.start()
+        other_settles.join(5)
+        assert not other_settles.is_alive()  # it did not need the waiter's lock
+        assert other.outcome is ReceiptOutcome.SENT
+    finally:
+        _WatchedTicket.release.set()
+        if other_settles.ident is not None:
+            other_settles.join(10)
+        settle(first)
+        waiter.join(10)
+    assert outcome == [ReceiptOutcome.SENT]
+    assert _WatchedTicket.checks == [False, False, True]  # woken once: by its own throttle
+
+
+def test_ticket_repr_is_informative(throttle: ReceiptThrottle) -> None:
+    ticket = throttle.request(READ, "m1")
     assert "pending" in repr(ticket) and "m1" in repr(ticket)
 
 
@@ -374,10 +413,9 @@ def test_delivered_delay_is_not_postponed_by_a_stream(clock: FakeClock) -> None:
     for i in range(30):  # a delivered request every second for 30 s
         throttle.request(DELIVERED, f"m{i}", timestamp=ts(i))
         clock.advance(1.0)
-        if throttle.due():
-            for batch in throttle.flush():
-                sends.append((clock.now, batch.message_id))
-                throttle.mark_sent(batch)
+        for batch in throttle.flush():  # nothing before the window closes
+            sends.append((clock.now, batch.message_id))
+            throttle.mark_sent(batch)
     assert len(sends) >= 4
     assert sends[0][1] == "m4"  # the newest at the first window's end, not held back
 
@@ -409,7 +447,6 @@ def test_automatic_requests_in_one_window_make_one_send_for_the_newest(
     for i in range(1, 51):
         throttle.request_automatic(DELIVERED, f"m{i}", ts(i))
         clock.advance(0.01)
-    assert throttle.pending_message_ids() == {DELIVERED: "m50"}
     batches = flush_and_send(throttle, clock)
     assert sent_pairs(batches) == [(DELIVERED, "m50")]
     assert batches[0].tickets == (user,)  # automatic requests carry no ticket
@@ -474,7 +511,7 @@ def _run_receipt_script(seed: int, automatic: bool) -> list[object]:
         else:
             throttle.cancel(OSError("gone"))
         trace.append((throttle.sent, throttle.suppressed, throttle.superseded, throttle.failed,
-                      throttle.next_deadline(), throttle.pending_message_ids()))
+                      throttle.next_deadline()))
     throttle.cancel(OSError("end"))
     trace.append([(t.outcome, t.reason) for t in tickets])
     trace.append((throttle.sent, throttle.suppressed, throttle.superseded, throttle.failed))
@@ -486,115 +523,3 @@ def test_automatic_requests_behave_exactly_like_ticketed_ones(seed: int) -> None
     assert _run_receipt_script(seed, automatic=True) == _run_receipt_script(
         seed, automatic=False
     )
-
-
-# -- TypingThrottle ----------------------------------------------------------------------------
-
-
-def test_typing_sends_at_most_once_per_interval(clock: FakeClock) -> None:
-    typing = TypingThrottle(interval=10.0, clock=clock)
-    assert typing.should_send()
-    results = []
-    for _ in range(9):
-        clock.advance(1.0)
-        results.append(typing.should_send())
-    assert results == [False] * 9
-    clock.advance(0.999)
-    assert not typing.should_send()
-    clock.advance(0.001)
-    assert typing.should_send()
-    assert (typing.sent, typing.skipped) == (2, 10)
-
-
-def test_typing_failed_send_reopens_the_window(clock: FakeClock) -> None:
-    typing = TypingThrottle(interval=10.0, clock=clock)
-    assert typing.should_send()
-    clock.advance(3)
-    typing.send_failed()
-    assert typing.should_send()
-    typing.reset()
-    assert typing.should_send()
-
-
-# -- TypingIndicators --------------------------------------------------------------------------
-
-
-def test_typing_indicator_expires_after_expiry(clock: FakeClock) -> None:
-    indicators: TypingIndicators[str] = TypingIndicators(expiry=12.0, clock=clock)
-    assert indicators.on_typing("agent")
-    assert indicators.next_deadline() == clock.now + 12.0
-    clock.advance(11.9)
-    assert indicators.expired() == []
-    assert indicators.active() == ["agent"]
-    clock.advance(0.1)
-    assert indicators.expired() == ["agent"]
-    assert indicators.active() == []
-    assert indicators.next_deadline() is None
-
-
-def test_typing_again_restarts_the_timer(clock: FakeClock) -> None:
-    indicators: TypingIndicators[str] = TypingIndicators(expiry=12.0, clock=clock)
-    indicators.on_typing("agent")
-    clock.advance(10)
-    assert not indicators.on_typing("agent")  # already active
-    clock.advance(10)
-    assert indicators.expired() == []
-    clock.advance(2)
-    assert indicators.expired() == ["agent"]
-
-
-def test_message_clears_only_that_participants_indicator(clock: FakeClock) -> None:
-    indicators: TypingIndicators[str] = TypingIndicators(expiry=12.0, clock=clock)
-    indicators.on_typing("agent")
-    indicators.on_typing("bot")
-    assert indicators.on_message("agent")
-    assert not indicators.on_message("agent")
-    assert indicators.active() == ["bot"]
-    assert indicators.clear() == ["bot"]
-    assert indicators.next_deadline() is None
-
-
-# -- Backoff -----------------------------------------------------------------------------------
-
-
-def test_backoff_grows_to_the_cap_without_jitter() -> None:
-    backoff = Backoff(base=0.5, factor=2.0, cap=4.0, jitter=0.0, first_delay=0.1)
-    assert backoff.delays(7) == [0.1, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
-    assert backoff.attempts == 7
-    backoff.reset()
-    assert backoff.attempts == 0
-    assert backoff.next_delay() == 0.1
-
-
-def test_backoff_jitter_stays_within_bounds_and_varies() -> None:
-    backoff = Backoff(base=1.0, factor=2.0, cap=30.0, jitter=0.5, rng=random.Random(7))
-    backoff.next_delay()
-    nominal = 1.0
-    seen = []
-    for _ in range(200):
-        delay = backoff.next_delay()
-        assert nominal * 0.5 <= delay <= nominal <= 30.0
-        seen.append(delay)
-        nominal = min(30.0, nominal * 2)
-    assert len(set(seen[-50:])) > 1
-
-
-def test_backoff_survives_many_attempts() -> None:
-    backoff = Backoff(jitter=1.0, rng=random.Random(1))
-    delays = backoff.delays(5000)
-    assert all(0.0 <= d <= 30.0 for d in delays)
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"base": 0},
-        {"factor": 0.5},
-        {"cap": 0.1, "base": 1.0},
-        {"jitter": 1.5},
-        {"first_delay": -1},
-    ],
-)
-def test_backoff_rejects_bad_settings(kwargs: dict[str, float]) -> None:
-    with pytest.raises(InvalidInputError):
-        Backoff(**kwargs)  # type: ignore[arg-type]

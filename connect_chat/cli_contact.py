@@ -1,6 +1,8 @@
-"""The command's (and the examples') way to start a chat: :mod:`connect_chat.contact`.
+"""The documented older home of ``start_chat_contact`` (docs/api.md): :mod:`connect_chat.contact`.
 
-Kept for code written against it: ``emulator_credentials=True`` now means an unsigned request
+Not part of the command line (the ``connect-chat`` command, :mod:`connect_chat.cli`, uses
+:mod:`connect_chat.contact` directly); kept for code written against it (the Django example,
+:mod:`connect_chat.locust`): ``emulator_credentials=True`` now means an unsigned request
 (``anonymous=True``), which the emulator accepts; every error is a ``ConnectChatError``.
 """
 

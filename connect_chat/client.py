@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from connect_chat.config import DEFAULT_REGION
+from connect_chat._version import __version__
 from connect_chat.deadlines import CallGroup, install_botocore_hooks
 from connect_chat.errors import (
     ConnectChatError,
@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 # models, or the ``connect-chat --help`` of the command line, never needs.
 
 logger = logging.getLogger(__name__)
+
+#: iOS ``GlobalConfig.defaultRegion`` (also :data:`connect_chat.config.DEFAULT_REGION`).
+DEFAULT_REGION = "us-west-2"
 
 #: Default total time of one call (``AWSClient(call_timeout=...)``), retries included.
 DEFAULT_CALL_TIMEOUT = 30.0
@@ -89,8 +92,6 @@ def base_botocore_config() -> Config:
     """The SDK's botocore settings (a user ``Config`` is merged over them)."""
     from botocore import UNSIGNED
     from botocore.config import Config
-
-    from connect_chat import __version__
 
     return Config(
         signature_version=UNSIGNED,

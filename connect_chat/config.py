@@ -8,17 +8,14 @@ the defaults; tests shorten them here instead of sleeping.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+# DEFAULT_REGION lives with the client (its default too) and is re-exported here.
+from connect_chat.client import DEFAULT_REGION as DEFAULT_REGION
+from connect_chat.client import AWSClient
 from connect_chat.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from connect_chat.client import AWSClient
-
-#: iOS ``GlobalConfig.defaultRegion``.
-DEFAULT_REGION = "us-west-2"
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -139,8 +136,6 @@ class GlobalConfig:
 
     @custom_aws_client.validator
     def _check_client(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        from connect_chat.client import AWSClient
-
         if value is None or isinstance(value, AWSClient):
             return
         if isinstance(value, type) and issubclass(value, AWSClient):

@@ -94,7 +94,7 @@ def test_the_wheel_ships_py_typed_and_every_module(wheel: zipfile.ZipFile) -> No
         if "__pycache__" not in p.parts
     }
     assert expected <= shipped, sorted(expected - shipped)
-    assert "connect_chat/cli.py" in shipped and "connect_chat/testing.py" in shipped
+    assert "connect_chat/cli/__init__.py" in shipped and "connect_chat/testing.py" in shipped
 
 
 def test_the_wheel_declares_the_console_script_and_the_pytest_plugin(
@@ -170,7 +170,7 @@ def test_no_doc_offers_an_index_install_as_working_today() -> None:
             if index_install.search(line):
                 around = " ".join(lines[max(0, number - 3) : number + 2]).lower()
                 assert "published" in around, f"{name}:{number + 1}: {line.strip()}"
-    from connect_chat.cli import _EMULATOR_EXTRA_HINT
+    from connect_chat.cli.command import _EMULATOR_EXTRA_HINT
 
     assert not index_install.search(_EMULATOR_EXTRA_HINT)
 

@@ -11,6 +11,7 @@ from connect_chat.emulator.calls import CallRecord
 from connect_chat.emulator.control import SentView
 from connect_chat.emulator.faults import Faults
 from connect_chat.emulator.server import Emulator
+from connect_chat.emulator.settings import Settings
 from connect_chat.emulator.standalone import main
 
-__all__ = ["AgentHandle", "CallRecord", "Emulator", "Faults", "SentView", "main"]
+__all__ = ["AgentHandle", "CallRecord", "Emulator", "Faults", "SentView", "Settings", "main"]

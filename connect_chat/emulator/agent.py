@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
-from connect_chat.emulator.control import SentView
+from connect_chat.emulator.control import Control, SentView
 from connect_chat.enums import ContentType
 
-if TYPE_CHECKING:
-    from connect_chat.emulator.server import Emulator
+T = TypeVar("T")
+
+
+class ControlRunner(Protocol):
+    """What a handle needs of the :class:`~connect_chat.emulator.server.Emulator`: a way to
+    run a call on its :class:`Control`, on the server's loop (no import of the server)."""
+
+    def _run(self, fn: Callable[[Control], T]) -> T: ...
 
 
 class AgentHandle:
     """Agent actions on one contact. Actions before :meth:`join` join as ``"Agent"`` first."""
 
-    def __init__(self, emulator: Emulator, contact_id: str) -> None:
+    def __init__(self, emulator: ControlRunner, contact_id: str) -> None:
         self._emu = emulator
         self.contact_id = contact_id
 

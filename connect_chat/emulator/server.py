@@ -12,28 +12,21 @@ import dataclasses
 import ipaddress
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from connect_chat.emulator.agent import AgentHandle
 from connect_chat.emulator.behaviour import Behaviour, resolve
-from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS, CallLog, CallRecord
+from connect_chat.emulator.calls import CallLog, CallRecord
 from connect_chat.emulator.control import Control, ControlRoutes
-from connect_chat.emulator.faults import Faults, valid_close_code
+from connect_chat.emulator.faults import Faults
 from connect_chat.emulator.guard import Guard
 from connect_chat.emulator.http_api import RestApi
-from connect_chat.emulator.settings import (
-    ALL_MESSAGE_TYPES,
-    DEFAULT_MAX_ENDED_CONTACTS,
-    DEFAULT_MAX_SOCKET_QUEUE,
-    DEFAULT_REQUEST_TIMEOUT,
-    Settings,
-)
+from connect_chat.emulator.settings import Settings, settings_from
 from connect_chat.emulator.state import State
 from connect_chat.emulator.websocket import SocketServer
-from connect_chat.enums import ATTACHMENT_CONTENT_TYPES, MAX_ATTACHMENT_BYTES
 from connect_chat.models import ChatDetails
 
 logger = logging.getLogger(__name__)
@@ -55,10 +48,14 @@ def _is_loopback(host: str) -> bool:
 class Emulator:
     """A local Amazon Connect Participant Service + StartChatContact + chat WebSocket.
 
+    Its knobs are one :class:`~connect_chat.emulator.settings.Settings` (``emu.settings``),
+    where their defaults are written: ``Emulator(settings=Settings(...))``, or any setting as a
+    keyword (``Emulator(connection_token_ttl=3.0)``), applied over ``settings`` when both are
+    given; an unknown keyword is a ``TypeError`` naming it and the valid ones.
     ``agent="echo"``: an agent joins every chat and answers each customer message with the
-    same text. Timings are in seconds except ``chat_duration_minutes``.
-    ``max_socket_lifetime``: the server closes each chat WebSocket with
-    ``socket_lifetime_close_code`` once it has been open that long. ``max_call_records``
+    same text (``None``: the settings' agent, none by default). Timings are in seconds except
+    ``chat_duration_minutes``. ``max_socket_lifetime``: the server closes each chat WebSocket
+    with ``socket_lifetime_close_code`` once it has been open that long. ``max_call_records``
     bounds the request log (oldest records dropped first), ``max_ended_contacts`` the ended
     chats kept (the oldest ended one is forgotten first: its tokens become unknown).
     """
@@ -69,97 +66,23 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        connection_token_ttl: float = 86400.0,
-        websocket_url_ttl: float = 100.0,
-        chat_duration_minutes: float = 1500.0,
-        idle_timeout: float | None = None,
-        auto_disconnect_timeout: float | None = None,
-        max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
-        allowed_attachment_types: Iterable[str] | None = None,
+        settings: Settings | None = None,
         allow_non_loopback: bool = False,
-        close_delay_after_end: float = 0.5,
-        echo_typing_to_sender: bool = True,
-        receipt_conflict_over_two_participants: bool = True,
-        default_supported_content_types: Iterable[str] | None = None,
-        attachment_scan: str | None = None,
-        attachment_scan_delay: float = 0.1,
-        max_attachments_per_contact: int | None = None,
-        max_socket_lifetime: float | None = None,
-        socket_lifetime_close_code: int = 1001,
-        max_call_records: int = DEFAULT_MAX_RECORDS,
-        max_ended_contacts: int = DEFAULT_MAX_ENDED_CONTACTS,
-        behaviour: Behaviour | str | None = None,
-        control_allowed_origins: Iterable[str] = (),
-        max_socket_queue: int = DEFAULT_MAX_SOCKET_QUEUE,
-        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        **overrides: Any,
     ) -> None:
-        if agent not in (None, "echo"):
-            raise ValueError("agent must be None or 'echo'")
+        if agent is not None:
+            overrides["agent"] = agent
+        self.settings = settings_from(settings, overrides, caller="Emulator()")
         if not _is_loopback(host) and not allow_non_loopback:
             raise ValueError(
                 f"refusing to bind non-loopback host {host!r}; pass allow_non_loopback=True"
             )
-        if attachment_scan not in (None, "approve", "reject"):
-            raise ValueError("attachment_scan must be None, 'approve' or 'reject'")
         if not 0 <= port <= 65535:
             raise ValueError("port must be between 0 and 65535")
-        for name, value in (
-            ("connection_token_ttl", connection_token_ttl),
-            ("websocket_url_ttl", websocket_url_ttl),
-            ("chat_duration_minutes", chat_duration_minutes),
-        ):
-            if value <= 0:
-                raise ValueError(f"{name} must be positive")
-        if max_socket_lifetime is not None and max_socket_lifetime <= 0:
-            raise ValueError("max_socket_lifetime must be positive (or None)")
-        if not valid_close_code(socket_lifetime_close_code):
-            raise ValueError("socket_lifetime_close_code must be a valid WebSocket close code")
-        if max_call_records < 1:
-            raise ValueError("max_call_records must be >= 1")
-        if max_ended_contacts < 1:
-            raise ValueError("max_ended_contacts must be >= 1")
-        if max_socket_queue < 1:
-            raise ValueError("max_socket_queue must be >= 1")
-        if request_timeout <= 0:
-            raise ValueError("request_timeout must be positive")
-        origins = (
-            [control_allowed_origins]
-            if isinstance(control_allowed_origins, str)
-            else list(control_allowed_origins)
-        )
         self.host = host
         self._requested_port = port
-        self.settings = Settings(
-            agent=agent,
-            connection_token_ttl=connection_token_ttl,
-            websocket_url_ttl=websocket_url_ttl,
-            chat_duration_minutes=chat_duration_minutes,
-            idle_timeout=idle_timeout,
-            auto_disconnect_timeout=auto_disconnect_timeout,
-            max_attachment_bytes=max_attachment_bytes,
-            allowed_attachment_types=frozenset(allowed_attachment_types)
-            if allowed_attachment_types is not None
-            else ATTACHMENT_CONTENT_TYPES,
-            close_delay_after_end=close_delay_after_end,
-            echo_typing_to_sender=echo_typing_to_sender,
-            receipt_conflict_over_two_participants=receipt_conflict_over_two_participants,
-            default_supported_content_types=frozenset(default_supported_content_types)
-            if default_supported_content_types is not None
-            else ALL_MESSAGE_TYPES,
-            attachment_scan=attachment_scan,
-            attachment_scan_delay=attachment_scan_delay,
-            max_attachments_per_contact=max_attachments_per_contact,
-            max_socket_lifetime=max_socket_lifetime,
-            socket_lifetime_close_code=socket_lifetime_close_code,
-            max_call_records=max_call_records,
-            max_ended_contacts=max_ended_contacts,
-            behaviour=resolve(behaviour),
-            control_allowed_origins=frozenset(o.rstrip("/") for o in origins),
-            max_socket_queue=max_socket_queue,
-            request_timeout=request_timeout,
-        )
         self._behaviour_lock = threading.Lock()
-        self._calls = CallLog(max_call_records)
+        self._calls = CallLog(self.settings.max_call_records)
         self.faults = Faults(
             self._drop_sockets, self._expire_tokens, self._close_sockets, self._release_delayed
         )

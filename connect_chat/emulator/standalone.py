@@ -9,12 +9,23 @@ import threading
 from types import FrameType
 
 from connect_chat.emulator.behaviour import PROFILES, Behaviour, knobs, parse_assignment, profile
-from connect_chat.emulator.calls import DEFAULT_MAX_RECORDS
 from connect_chat.emulator.server import Emulator
-from connect_chat.emulator.settings import DEFAULT_MAX_ENDED_CONTACTS
+from connect_chat.emulator.settings import Settings, settings_from
+
+#: Settings set by a flag of their own (the flag's value is ``None`` when not given).
+_SETTING_FLAGS = (
+    "agent",
+    "idle_timeout",
+    "auto_disconnect_timeout",
+    "max_socket_lifetime",
+    "socket_lifetime_close_code",
+    "max_call_records",
+    "max_ended_contacts",
+)
 
 
 def build_parser(prog: str = "python -m connect_chat.emulator") -> argparse.ArgumentParser:
+    defaults = Settings()
     parser = argparse.ArgumentParser(prog=prog, description="Local Amazon Connect chat emulator")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -51,24 +62,23 @@ def build_parser(prog: str = "python -m connect_chat.emulator") -> argparse.Argu
     parser.add_argument(
         "--socket-lifetime-close-code",
         type=int,
-        default=1001,
         metavar="CODE",
-        help="close code sent when a socket reaches its lifetime (default 1001)",
+        help="close code sent when a socket reaches its lifetime "
+        f"(default {defaults.socket_lifetime_close_code})",
     )
     parser.add_argument(
         "--max-call-records",
         type=int,
-        default=DEFAULT_MAX_RECORDS,
         metavar="N",
-        help=f"request log size; oldest records dropped first (default {DEFAULT_MAX_RECORDS})",
+        help="request log size; oldest records dropped first "
+        f"(default {defaults.max_call_records})",
     )
     parser.add_argument(
         "--max-ended-contacts",
         type=int,
-        default=DEFAULT_MAX_ENDED_CONTACTS,
         metavar="N",
         help="ended chats kept; the oldest ended is forgotten first "
-        f"(default {DEFAULT_MAX_ENDED_CONTACTS})",
+        f"(default {defaults.max_ended_contacts})",
     )
     parser.add_argument(
         "--profile",
@@ -104,21 +114,25 @@ def _assignment(text: str) -> tuple[str, object]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The settings the parsed command line describes (the defaults where a flag is absent)."""
+    options: dict[str, object] = {
+        name: getattr(args, name) for name in _SETTING_FLAGS if getattr(args, name) is not None
+    }
+    options["behaviour"] = Behaviour.from_mapping(
+        dict(args.behaviour), profile(args.profile or "default")
+    )
+    options["control_allowed_origins"] = args.control_allow_origin
+    return settings_from(None, options, caller="the command line")
+
+
 def emulator_from_args(args: argparse.Namespace) -> Emulator:
     """The (not yet started) emulator the parsed command line describes."""
     return Emulator(
-        agent=args.agent,
         host=args.host,
         port=args.port,
+        settings=settings_from_args(args),
         allow_non_loopback=args.allow_non_loopback,
-        idle_timeout=args.idle_timeout,
-        auto_disconnect_timeout=args.auto_disconnect_timeout,
-        max_socket_lifetime=args.max_socket_lifetime,
-        socket_lifetime_close_code=args.socket_lifetime_close_code,
-        max_call_records=args.max_call_records,
-        max_ended_contacts=args.max_ended_contacts,
-        behaviour=Behaviour.from_mapping(dict(args.behaviour), profile(args.profile or "default")),
-        control_allowed_origins=args.control_allow_origin,
     )
 
 

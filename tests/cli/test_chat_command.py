@@ -12,7 +12,8 @@ from typing import Any
 import botocore.session
 import pytest
 
-from connect_chat import cli, cli_chat
+from connect_chat import cli
+from connect_chat.cli import chat as cli_chat
 from connect_chat.emulator import Emulator
 from connect_chat.enums import ContentType
 from connect_chat.testing import wait_until

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from connect_chat import cli, cli_chat
+from connect_chat import cli
+from connect_chat.cli import chat as cli_chat
 from connect_chat.emulator import Emulator
 from connect_chat.testing import wait_until
 from tests.cli.test_chat_command import Terminal

@@ -88,7 +88,7 @@ def test_the_console_script_module_runs_as_a_program() -> None:
 
 
 def test_the_chat_options_never_show_the_participant_token() -> None:
-    from connect_chat.cli_chat import ChatOptions
+    from connect_chat.cli.chat import ChatOptions
 
     options = ChatOptions(participant_token="secret-participant-token", contact_id="c-1")
     assert "secret-participant-token" not in repr(options)

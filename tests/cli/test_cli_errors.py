@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from connect_chat import cli
+from connect_chat.cli import command
 from connect_chat.errors import AccessDeniedError, EndpointUnreachableError
 
 
@@ -88,7 +89,7 @@ def test_a_bug_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> int:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(cli, "_run_demo", broken)
+    monkeypatch.setattr(command, "_run_demo", broken)
     with pytest.raises(ZeroDivisionError):
         run("demo")
 
@@ -97,7 +98,7 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*args: object, **kwargs: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_run_demo", interrupted)
+    monkeypatch.setattr(command, "_run_demo", interrupted)
     code, _, err = run("demo")
     assert code == cli.EXIT_INTERRUPTED
     assert err == "interrupted\n"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connect_chat import cli, demo
-from connect_chat.cli_render import ChatPrinter
+from connect_chat import cli
+from connect_chat.cli import demo
+from connect_chat.cli.render import ChatPrinter
 
 EXPECTED_IN_ORDER = [
     "[connected]",

@@ -6,7 +6,7 @@ import io
 import json
 import threading
 
-from connect_chat.cli_render import (
+from connect_chat.cli.render import (
     ChatPrinter,
     clock,
     describe_interactive,

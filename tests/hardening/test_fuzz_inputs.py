@@ -141,6 +141,6 @@ def test_download_name_never_follows_a_symlink(tmp_path: Path) -> None:
 @given(st.one_of(st.text(max_size=100), json_values.map(json.dumps), template_like.map(json.dumps),
                  st.just("[" * 5_000)))
 def test_cli_rendering_of_interactive_answers_never_raises(text: str) -> None:
-    from connect_chat.cli_render import describe_interactive_response
+    from connect_chat.cli.render import describe_interactive_response
 
     assert isinstance(describe_interactive_response(text), str)

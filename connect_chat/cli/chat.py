@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import attrs
 
-from connect_chat.cli_render import ChatPrinter, progress_bar
+from connect_chat.cli.render import ChatPrinter, progress_bar
 from connect_chat.config import DEFAULT_REGION, Features, GlobalConfig, MessageReceipts
 from connect_chat.contact import start_chat_contact
 from connect_chat.enums import ContentType, MessageReceiptType

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import attrs
 
-from connect_chat.cli_render import ChatPrinter, human_size, progress_bar
+from connect_chat.cli.render import ChatPrinter, human_size, progress_bar
 from connect_chat.config import Features, GlobalConfig, MessageReceipts
 from connect_chat.enums import ContentType, MessageReceiptType, MessageStatus
 from connect_chat.errors import ConnectChatError

@@ -163,8 +163,8 @@ class Connected:
 
     @property
     def recorder(self) -> Recorder:
-        """The :class:`Recorder` of every callback (not with ``record=False``)."""
-        assert self._recorder is not None, "connected_session(record=False) has no recorder"
+        """The :class:`Recorder` of every callback (``connected_session(record=True)``)."""
+        assert self._recorder is not None, "connected_session(record=True) records callbacks"
         return self._recorder
 
 
@@ -175,7 +175,7 @@ def connected_session(
         *,
         details: ChatDetails | None = None,
         agent_joins: bool = False,
-        record: bool = True,
+        record: bool = False,
         connect: bool = True,
         before_connect: Callable[[Connected], object] | None = None,
         check_threads: bool = True,
@@ -184,8 +184,8 @@ def connected_session(
     """A session connected to a new chat on ``emu``; reset (threads gone) on exit.
 
     In order: the chat starts (``details``: one already started), the session is built with
-    ``config`` (default :func:`fast_config`), a :class:`Recorder` takes every callback
-    (``record=False``: none) and then the given ``on_*`` ``callbacks`` replace its own, the
+    ``config`` (default :func:`fast_config`), a :class:`Recorder` takes every callback (only
+    with ``record``) and then the given ``on_*`` ``callbacks`` replace its own, the
     agent joins (``agent_joins``), ``before_connect`` runs (faults for the connect itself),
     and the session connects (``connect=False``: the test connects, e.g. expecting a failure).
     On exit the session is reset; on a clean exit its two threads must be gone.

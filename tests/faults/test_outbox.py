@@ -20,7 +20,7 @@ from connect_chat.errors import (
     ThrottlingError,
 )
 from connect_chat.models import TranscriptData
-from tests.conftest import Recorder, sdk_threads, wait_until
+from tests.conftest import connected_session, sdk_threads, wait_until
 from tests.faults.support import (
     ONE_ATTEMPT,
     messages,
@@ -33,11 +33,8 @@ from tests.faults.support import (
 def test_thirty_percent_of_rest_calls_failing_every_message_is_stored_once(
         emu: Any, config: GlobalConfig) -> None:
     """Fault (d): 503s and 429s on ~30% of all REST calls, botocore's own retries included."""
-    session = ChatSession(outbox_config(config))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(emu, outbox_config(config)) as c:
+        session, cid = c.session, c.contact_id
         emu.faults.http_errors(status=503, rate=0.15, seed=4, contact_id=cid)
         emu.faults.http_errors(status=429, rate=0.18, seed=5, contact_id=cid)
         texts = [f"customer message {n}" for n in range(30)]
@@ -55,21 +52,17 @@ def test_thirty_percent_of_rest_calls_failing_every_message_is_stored_once(
         shown = messages(session.transcript)
         assert [m.text for m in shown] == texts
         assert {m.id for m in shown} == {m.id for m in sent}
-    finally:
-        session.reset()
 
 
 def test_retried_send_keeps_the_message_sending_then_sent(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT))
     statuses: list[MessageStatus | None] = []
 
     def updated(data: TranscriptData) -> None:
         statuses.extend(m.status for m in messages(data.transcript_list, "patience"))
 
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(emu, outbox_config(config, botocore_config=ONE_ATTEMPT)) as c:
+        session, details = c.session, c.details
         session.on_transcript_updated = updated
         emu.faults.http_errors(status=503, count=2, operations=["SendMessage"])
         emu.faults.http_errors(status=429, count=1, operations=["SendMessage"])
@@ -82,8 +75,6 @@ def test_retried_send_keeps_the_message_sending_then_sent(
         assert statuses[0] is MessageStatus.SENDING
         assert MessageStatus.FAILED not in statuses
         assert [m.id for m in messages(session.transcript, "patience")] == [sent.id]
-    finally:
-        session.reset()
 
 
 class LosingClient(AWSClient):
@@ -103,10 +94,8 @@ class LosingClient(AWSClient):
 def test_lost_answers_are_retried_with_the_same_client_token_and_stored_once(
         emu: Any, config: GlobalConfig) -> None:
     LosingClient.lose = 2
-    session = ChatSession(outbox_config(config, custom_aws_client=LosingClient))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(emu, outbox_config(config, custom_aws_client=LosingClient)) as c:
+        session, details = c.session, c.details
         sent = session.send_message(ContentType.PLAIN_TEXT, "exactly once")
         tokens = sends_by_token(emu, details.contact_id)
         assert list(tokens.values()) == [[200, 200, 200]]  # the service saw all three
@@ -115,8 +104,6 @@ def test_lost_answers_are_retried_with_the_same_client_token_and_stored_once(
         assert stored[0]["Id"] == sent.id
         wait_until(lambda: [m.status for m in messages(session.transcript, "exactly once")]
                    == [MessageStatus.SENT])
-    finally:
-        session.reset()
 
 
 def _failed(session: ChatSession, text: str) -> list[Any]:
@@ -125,11 +112,9 @@ def _failed(session: ChatSession, text: str) -> list[Any]:
 
 def test_after_the_budget_the_message_is_failed_and_resend_sends_it_once(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.4))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.4)) as c:
+        session, cid = c.session, c.contact_id
         emu.faults.http_errors(status=503, rate=1.0, operations=["SendMessage"])
         with pytest.raises(InternalServerError) as caught:
             session.send_message(ContentType.PLAIN_TEXT, "try again later")
@@ -150,17 +135,13 @@ def test_after_the_budget_the_message_is_failed_and_resend_sends_it_once(
                    == [(resent.id, MessageStatus.SENT)])
         with pytest.raises(MessageNotFoundError):
             session.resend_failed_message(failed.id)  # nothing left to resend
-    finally:
-        session.reset()
 
 
 @pytest.mark.parametrize("status, error", [(400, ServiceValidationError)])
 def test_non_retryable_errors_fail_at_once_and_stay_in_the_transcript(
         emu: Any, config: GlobalConfig, status: int, error: type[Exception]) -> None:
-    session = ChatSession(outbox_config(config))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(emu, outbox_config(config)) as c:
+        session, details = c.session, c.details
         emu.faults.http_errors(status=status, count=1, operations=["SendMessage"])
         with pytest.raises(error):
             session.send_message(ContentType.PLAIN_TEXT, "rejected")
@@ -170,32 +151,24 @@ def test_non_retryable_errors_fail_at_once_and_stay_in_the_transcript(
         resent = session.resend_failed_message(failed.id)
         assert stored_texts(emu, details.contact_id) == ["rejected"]
         assert resent.persistent_id == failed.id
-    finally:
-        session.reset()
 
 
 def test_throttling_after_the_budget_is_a_typed_throttling_error(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.2))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.2)) as c:
+        session = c.session
         emu.faults.http_errors(status=429, rate=1.0, operations=["SendMessage"])
         with pytest.raises(ThrottlingError) as caught:
             session.send_message(ContentType.PLAIN_TEXT, "slow down")
         assert caught.value.code == "ThrottlingException" and caught.value.retryable
         wait_until(lambda: len(_failed(session, "slow down")) == 1)
-    finally:
-        session.reset()
 
 
 def test_expired_connection_token_is_replaced_and_the_send_succeeds(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(emu, outbox_config(config)) as c:
+        session, cid = c.session, c.contact_id
         connections = len(emu.calls("CreateParticipantConnection", cid))
         assert emu.faults.expire_connection_tokens(cid) >= 1
         sent = session.send_message(ContentType.PLAIN_TEXT, "new token please")
@@ -207,18 +180,12 @@ def test_expired_connection_token_is_replaced_and_the_send_succeeds(
         assert len(tokens) == 1  # the same ClientToken before and after the new token
         assert stored_texts(emu, cid) == ["new token please"]
         assert session.is_chat_session_active()
-    finally:
-        session.reset()
 
 
 def test_send_to_an_ended_chat_fails_with_chat_ended_and_ends_the_session(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(emu, outbox_config(config), record=True) as c:
+        session, cid, recorder = c.session, c.contact_id, c.recorder
         session.suspend_websocket_connection()  # the chat.ended frame never reaches us
         wait_until(lambda: emu.websocket_count(cid) == 0)
         emu.end_chat(cid)
@@ -233,18 +200,13 @@ def test_send_to_an_ended_chat_fails_with_chat_ended_and_ends_the_session(
         assert [m.status for m in messages(session.transcript, "anyone there?")] == [
             MessageStatus.FAILED]
         assert not session.is_chat_session_active()
-    finally:
-        session.reset()
 
 
 def test_send_while_the_socket_is_down_is_sent_and_shown_once(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT), record=True) as c:
+        session, cid, recorder = c.session, c.contact_id, c.recorder
         broken = threading.Event()
         session.on_connection_broken = broken.set
         # The socket is down and stays down; SendMessage fails twice meanwhile.
@@ -261,17 +223,13 @@ def test_send_while_the_socket_is_down_is_sent_and_shown_once(
         assert stored_texts(emu, cid) == ["while offline"]
         assert [(m.id, m.status) for m in messages(session.transcript, "while offline")] == [
             (sent.id, MessageStatus.SENT)]
-    finally:
-        session.reset()
 
 
 def test_failed_attachment_upload_is_redone_by_resend(
         emu: Any, config: GlobalConfig, tmp_path: Path) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.3))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.3)) as c:
+        session, cid = c.session, c.contact_id
         path = tmp_path / "notes.txt"
         path.write_text("hello attachment")
         emu.faults.http_errors(status=500, count=1, operations=["UploadAttachment"])
@@ -289,17 +247,12 @@ def test_failed_attachment_upload_is_redone_by_resend(
         assert len(stored) == 1
         wait_until(lambda: [m.status for m in messages(session.transcript, "notes.txt")]
                    == [MessageStatus.SENT])
-    finally:
-        session.reset()
 
 
 def test_failed_attachment_complete_is_retried_and_not_uploaded_twice(
         emu: Any, config: GlobalConfig, tmp_path: Path) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(emu, outbox_config(config, botocore_config=ONE_ATTEMPT)) as c:
+        session, cid = c.session, c.contact_id
         path = tmp_path / "notes.txt"
         path.write_text("hello attachment")
         emu.faults.http_errors(status=503, count=2, operations=["CompleteAttachmentUpload"])
@@ -308,18 +261,14 @@ def test_failed_attachment_complete_is_retried_and_not_uploaded_twice(
         assert [c.status for c in emu.calls("UploadAttachment", cid)] == [200]
         assert [c.status for c in emu.calls("CompleteAttachmentUpload", cid)] == [503, 503, 200]
         assert len([i for i in emu.transcript(cid) if i.get("Type") == "ATTACHMENT"]) == 1
-    finally:
-        session.reset()
 
 
 def test_chat_ending_during_a_retried_send_leaves_the_message_failed(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=20.0))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=20.0),
+            record=True) as c:
+        session, cid, recorder = c.session, c.contact_id, c.recorder
         emu.faults.http_errors(status=503, count=1000, operations=["SendMessage"])
         outcome: list[BaseException] = []
 
@@ -340,5 +289,3 @@ def test_chat_ending_during_a_retried_send_leaves_the_message_failed(
         assert [m.status for m in messages(session.transcript, "never stored")] == [
             MessageStatus.FAILED]
         assert recorder.count("on_chat_ended") == 1
-    finally:
-        session.reset()

@@ -174,7 +174,7 @@ def connected_session(
         config: GlobalConfig | None = None,
         *,
         details: ChatDetails | None = None,
-        agent_joins: bool = False,
+        agent_joins: bool | str = False,
         record: bool = False,
         connect: bool = True,
         before_connect: Callable[[Connected], object] | None = None,
@@ -185,10 +185,11 @@ def connected_session(
 
     In order: the chat starts (``details``: one already started), the session is built with
     ``config`` (default :func:`fast_config`), a :class:`Recorder` takes every callback (only
-    with ``record``) and then the given ``on_*`` ``callbacks`` replace its own, the
-    agent joins (``agent_joins``), ``before_connect`` runs (faults for the connect itself),
-    and the session connects (``connect=False``: the test connects, e.g. expecting a failure).
-    On exit the session is reset; on a clean exit its two threads must be gone.
+    with ``record``) and then the given ``on_*`` ``callbacks`` replace its own, the agent joins
+    (``agent_joins``: True, or its display name), ``before_connect`` runs (faults for the
+    connect itself), and the session connects (``connect=False``: the test connects, e.g.
+    expecting a failure). On exit the session is reset; on a clean exit (``check_threads``)
+    its two threads must be gone.
     """
     unknown = set(callbacks) - set(CALLBACK_NAMES)
     assert not unknown, f"not session callbacks: {sorted(unknown)}"
@@ -201,7 +202,7 @@ def connected_session(
             setattr(session, name, callback)
         connected = Connected(session, details, emu, recorder)
         if agent_joins:
-            connected.agent.join()
+            connected.agent.join(*(() if agent_joins is True else (agent_joins,)))
         if before_connect is not None:
             before_connect(connected)
         if connect:

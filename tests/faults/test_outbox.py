@@ -33,8 +33,8 @@ from tests.faults.support import (
 def test_thirty_percent_of_rest_calls_failing_every_message_is_stored_once(
         emu: Any, config: GlobalConfig) -> None:
     """Fault (d): 503s and 429s on ~30% of all REST calls, botocore's own retries included."""
-    with connected_session(emu, outbox_config(config)) as c:
-        session, cid = c.session, c.contact_id
+    with connected_session(emu, outbox_config(config)) as chat:
+        session, cid = chat.session, chat.contact_id
         emu.faults.http_errors(status=503, rate=0.15, seed=4, contact_id=cid)
         emu.faults.http_errors(status=429, rate=0.18, seed=5, contact_id=cid)
         texts = [f"customer message {n}" for n in range(30)]
@@ -61,8 +61,8 @@ def test_retried_send_keeps_the_message_sending_then_sent(
     def updated(data: TranscriptData) -> None:
         statuses.extend(m.status for m in messages(data.transcript_list, "patience"))
 
-    with connected_session(emu, outbox_config(config, botocore_config=ONE_ATTEMPT)) as c:
-        session, details = c.session, c.details
+    with connected_session(emu, outbox_config(config, botocore_config=ONE_ATTEMPT)) as chat:
+        session, details = chat.session, chat.details
         session.on_transcript_updated = updated
         emu.faults.http_errors(status=503, count=2, operations=["SendMessage"])
         emu.faults.http_errors(status=429, count=1, operations=["SendMessage"])
@@ -94,8 +94,8 @@ class LosingClient(AWSClient):
 def test_lost_answers_are_retried_with_the_same_client_token_and_stored_once(
         emu: Any, config: GlobalConfig) -> None:
     LosingClient.lose = 2
-    with connected_session(emu, outbox_config(config, custom_aws_client=LosingClient)) as c:
-        session, details = c.session, c.details
+    with connected_session(emu, outbox_config(config, custom_aws_client=LosingClient)) as chat:
+        session, details = chat.session, chat.details
         sent = session.send_message(ContentType.PLAIN_TEXT, "exactly once")
         tokens = sends_by_token(emu, details.contact_id)
         assert list(tokens.values()) == [[200, 200, 200]]  # the service saw all three
@@ -113,8 +113,8 @@ def _failed(session: ChatSession, text: str) -> list[Any]:
 def test_after_the_budget_the_message_is_failed_and_resend_sends_it_once(
         emu: Any, config: GlobalConfig) -> None:
     with connected_session(
-            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.4)) as c:
-        session, cid = c.session, c.contact_id
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.4)) as chat:
+        session, cid = chat.session, chat.contact_id
         emu.faults.http_errors(status=503, rate=1.0, operations=["SendMessage"])
         with pytest.raises(InternalServerError) as caught:
             session.send_message(ContentType.PLAIN_TEXT, "try again later")
@@ -140,8 +140,8 @@ def test_after_the_budget_the_message_is_failed_and_resend_sends_it_once(
 @pytest.mark.parametrize("status, error", [(400, ServiceValidationError)])
 def test_non_retryable_errors_fail_at_once_and_stay_in_the_transcript(
         emu: Any, config: GlobalConfig, status: int, error: type[Exception]) -> None:
-    with connected_session(emu, outbox_config(config)) as c:
-        session, details = c.session, c.details
+    with connected_session(emu, outbox_config(config)) as chat:
+        session, details = chat.session, chat.details
         emu.faults.http_errors(status=status, count=1, operations=["SendMessage"])
         with pytest.raises(error):
             session.send_message(ContentType.PLAIN_TEXT, "rejected")
@@ -156,8 +156,8 @@ def test_non_retryable_errors_fail_at_once_and_stay_in_the_transcript(
 def test_throttling_after_the_budget_is_a_typed_throttling_error(
         emu: Any, config: GlobalConfig) -> None:
     with connected_session(
-            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.2)) as c:
-        session = c.session
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.2)) as chat:
+        session = chat.session
         emu.faults.http_errors(status=429, rate=1.0, operations=["SendMessage"])
         with pytest.raises(ThrottlingError) as caught:
             session.send_message(ContentType.PLAIN_TEXT, "slow down")
@@ -167,8 +167,8 @@ def test_throttling_after_the_budget_is_a_typed_throttling_error(
 
 def test_expired_connection_token_is_replaced_and_the_send_succeeds(
         emu: Any, config: GlobalConfig) -> None:
-    with connected_session(emu, outbox_config(config)) as c:
-        session, cid = c.session, c.contact_id
+    with connected_session(emu, outbox_config(config)) as chat:
+        session, cid = chat.session, chat.contact_id
         connections = len(emu.calls("CreateParticipantConnection", cid))
         assert emu.faults.expire_connection_tokens(cid) >= 1
         sent = session.send_message(ContentType.PLAIN_TEXT, "new token please")
@@ -184,8 +184,8 @@ def test_expired_connection_token_is_replaced_and_the_send_succeeds(
 
 def test_send_to_an_ended_chat_fails_with_chat_ended_and_ends_the_session(
         emu: Any, config: GlobalConfig) -> None:
-    with connected_session(emu, outbox_config(config), record=True) as c:
-        session, cid, recorder = c.session, c.contact_id, c.recorder
+    with connected_session(emu, outbox_config(config), record=True) as chat:
+        session, cid, recorder = chat.session, chat.contact_id, chat.recorder
         session.suspend_websocket_connection()  # the chat.ended frame never reaches us
         wait_until(lambda: emu.websocket_count(cid) == 0)
         emu.end_chat(cid)
@@ -205,8 +205,8 @@ def test_send_to_an_ended_chat_fails_with_chat_ended_and_ends_the_session(
 def test_send_while_the_socket_is_down_is_sent_and_shown_once(
         emu: Any, config: GlobalConfig) -> None:
     with connected_session(
-            emu, outbox_config(config, botocore_config=ONE_ATTEMPT), record=True) as c:
-        session, cid, recorder = c.session, c.contact_id, c.recorder
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT), record=True) as chat:
+        session, cid, recorder = chat.session, chat.contact_id, chat.recorder
         broken = threading.Event()
         session.on_connection_broken = broken.set
         # The socket is down and stays down; SendMessage fails twice meanwhile.
@@ -228,8 +228,8 @@ def test_send_while_the_socket_is_down_is_sent_and_shown_once(
 def test_failed_attachment_upload_is_redone_by_resend(
         emu: Any, config: GlobalConfig, tmp_path: Path) -> None:
     with connected_session(
-            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.3)) as c:
-        session, cid = c.session, c.contact_id
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.3)) as chat:
+        session, cid = chat.session, chat.contact_id
         path = tmp_path / "notes.txt"
         path.write_text("hello attachment")
         emu.faults.http_errors(status=500, count=1, operations=["UploadAttachment"])
@@ -251,8 +251,8 @@ def test_failed_attachment_upload_is_redone_by_resend(
 
 def test_failed_attachment_complete_is_retried_and_not_uploaded_twice(
         emu: Any, config: GlobalConfig, tmp_path: Path) -> None:
-    with connected_session(emu, outbox_config(config, botocore_config=ONE_ATTEMPT)) as c:
-        session, cid = c.session, c.contact_id
+    with connected_session(emu, outbox_config(config, botocore_config=ONE_ATTEMPT)) as chat:
+        session, cid = chat.session, chat.contact_id
         path = tmp_path / "notes.txt"
         path.write_text("hello attachment")
         emu.faults.http_errors(status=503, count=2, operations=["CompleteAttachmentUpload"])
@@ -267,8 +267,8 @@ def test_chat_ending_during_a_retried_send_leaves_the_message_failed(
         emu: Any, config: GlobalConfig) -> None:
     with connected_session(
             emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=20.0),
-            record=True) as c:
-        session, cid, recorder = c.session, c.contact_id, c.recorder
+            record=True) as chat:
+        session, cid, recorder = chat.session, chat.contact_id, chat.recorder
         emu.faults.http_errors(status=503, count=1000, operations=["SendMessage"])
         outcome: list[BaseException] = []
 

@@ -20,7 +20,7 @@ from connect_chat.errors import (
     EndpointUnreachableError,
     InvalidInputError,
 )
-from tests.conftest import Recorder, sdk_threads
+from tests.conftest import Recorder, connected_session, sdk_threads
 
 
 def test_connect_subscribes_and_exposes_connection_details(emu: Any,
@@ -106,20 +106,15 @@ def test_connect_rejects_bad_input_and_double_connect(emu: Any, session: ChatSes
 
 
 def test_sessions_are_independent(emu: Any, config: GlobalConfig) -> None:
-    first, second = ChatSession(config), ChatSession(config)
-    try:
-        d1, d2 = emu.start_chat(display_name="A"), emu.start_chat(display_name="B")
-        first.connect(d1)
-        second.connect(d2)
-        emu.agent(d1.contact_id).join()
-        mid = emu.agent(d1.contact_id).send_message("only for A")
+    d1, d2 = emu.start_chat(display_name="A"), emu.start_chat(display_name="B")
+    with connected_session(emu, details=d1) as a, connected_session(emu, details=d2) as b:
+        first, second = a.session, b.session
+        a.agent.join()
+        mid = a.agent.send_message("only for A")
         first.wait_for(lambda i: i.id == mid, timeout=5)
         assert all(item.id != mid for item in second.transcript)
         second.disconnect()
         assert first.is_chat_session_active() and not second.is_chat_session_active()
-    finally:
-        first.reset()
-        second.reset()
 
 
 def test_shared_is_one_instance() -> None:

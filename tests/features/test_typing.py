@@ -69,8 +69,7 @@ def test_a_message_ends_only_its_senders_indicator(emu: Any, config: GlobalConfi
         assert [e.participant_id for e in session.typing_participants()] == [sam]
 
 
-def test_the_customers_own_typing_echo_is_not_an_indicator(emu: Any,
-                                                           config: GlobalConfig) -> None:
+def test_the_customers_own_typing_echo_is_not_an_indicator(emu: Any) -> None:
     with connected_session(emu, agent_joins=True, record=True) as chat:
         session, agent, recorder = chat.session, chat.agent, chat.recorder
         session.send_event(ContentType.TYPING)

@@ -150,7 +150,7 @@ def test_disconnect_does_not_hang_on_an_unanswering_service(emu: Any, config: Gl
         release.set()
 
 
-def test_stop_while_reconnect_attempts_keep_failing(emu: Any, config: GlobalConfig) -> None:
+def test_stop_while_reconnect_attempts_keep_failing(emu: Any) -> None:
     broken = threading.Event()
     with connected_session(emu, details=emu.start_chat(display_name="Ann"),
                            on_connection_broken=broken.set) as chat:

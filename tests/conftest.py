@@ -154,12 +154,14 @@ class Connected:
 
     @property
     def contact_id(self) -> str:
-        return self.details.contact_id
+        contact_id = self.details.contact_id
+        assert contact_id is not None, "a started chat has a contact id"
+        return contact_id
 
     @property
     def agent(self) -> Any:
         """The emulator's agent side of the chat (joined only with ``agent_joins``)."""
-        return self._emu.agent(self.details.contact_id)
+        return self._emu.agent(self.contact_id)
 
     @property
     def recorder(self) -> Recorder:
@@ -177,8 +179,6 @@ def connected_session(
         agent_joins: bool | str = False,
         record: bool = False,
         connect: bool = True,
-        before_connect: Callable[[Connected], object] | None = None,
-        check_threads: bool = True,
         **callbacks: Callable[..., Any],
 ) -> Iterator[Connected]:
     """A session connected to a new chat on ``emu``; reset (threads gone) on exit.
@@ -186,10 +186,9 @@ def connected_session(
     In order: the chat starts (``details``: one already started), the session is built with
     ``config`` (default :func:`fast_config`), a :class:`Recorder` takes every callback (only
     with ``record``) and then the given ``on_*`` ``callbacks`` replace its own, the agent joins
-    (``agent_joins``: True, or its display name), ``before_connect`` runs (faults for the
-    connect itself), and the session connects (``connect=False``: the test connects, e.g.
-    expecting a failure). On exit the session is reset; on a clean exit (``check_threads``)
-    its two threads must be gone.
+    (``agent_joins``: True, or its display name), and the session connects (``connect=False``:
+    the test connects itself, after a fault or expecting a failure). On exit the session is
+    reset; on a clean exit its two threads must be gone.
     """
     unknown = set(callbacks) - set(CALLBACK_NAMES)
     assert not unknown, f"not session callbacks: {sorted(unknown)}"
@@ -201,15 +200,14 @@ def connected_session(
         for name, callback in callbacks.items():
             setattr(session, name, callback)
         connected = Connected(session, details, emu, recorder)
-        if agent_joins:
-            connected.agent.join(*(() if agent_joins is True else (agent_joins,)))
-        if before_connect is not None:
-            before_connect(connected)
+        if agent_joins is True:
+            connected.agent.join()
+        elif agent_joins:
+            connected.agent.join(agent_joins)
         if connect:
             session.connect(details)
         yield connected
     finally:
         session.reset()
-    if check_threads:
-        left = [t.name for t in sdk_threads() if t.name.endswith(f"-{details.contact_id}")]
-        assert left == [], f"SDK threads left after reset: {left}"
+    left = [t.name for t in sdk_threads() if t.name.endswith(f"-{details.contact_id}")]
+    assert left == [], f"SDK threads left after reset: {left}"

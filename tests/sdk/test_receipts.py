@@ -69,9 +69,9 @@ def test_receipts_disabled_sends_nothing(emu: Any, config: GlobalConfig) -> None
 
 
 def test_pending_receipts_fail_when_the_session_ends(emu: Any, config: GlobalConfig) -> None:
-    with connected_session(
-            emu, fast(_receipt_config(config), features=Features(
-            message_receipts=MessageReceipts(throttle_time=60.0))), agent_joins=True) as chat:
+    slow_receipts = Features(message_receipts=MessageReceipts(throttle_time=60.0))
+    with connected_session(emu, fast(_receipt_config(config), features=slow_receipts),
+                           agent_joins=True) as chat:
         session, agent = chat.session, chat.agent
         mid = agent.send_message("one")
         session.wait_for(lambda i: i.id == mid, timeout=5)

@@ -1,16 +1,18 @@
-"""Shared test helpers: an emulator per test, fast SDK timings, callback recorders."""
+"""Shared test helpers: an emulator per test, fast SDK timings, callback recorders, and
+``connected_session``, the one set-up of a connected session."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
 import pytest
 
-from connect_chat import ChatSession, GlobalConfig
+from connect_chat import ChatDetails, ChatSession, GlobalConfig
 from connect_chat.session import CALLBACK_NAMES
 
 
@@ -108,8 +110,7 @@ def emu(emu_behaviour: Any) -> Iterator[Any]:
         yield emulator
 
 
-@pytest.fixture
-def config(emu: Any) -> GlobalConfig:
+def fast_config(emu: Any) -> GlobalConfig:
     """Short timings so that reconnect and heartbeat tests run in a second or two."""
     return GlobalConfig(
         endpoint_url=emu.endpoint_url,
@@ -124,6 +125,12 @@ def config(emu: Any) -> GlobalConfig:
 
 
 @pytest.fixture
+def config(emu: Any) -> GlobalConfig:
+    """:func:`fast_config` for this test's emulator."""
+    return fast_config(emu)
+
+
+@pytest.fixture
 def session(config: GlobalConfig) -> Iterator[ChatSession]:
     chat = ChatSession(config)
     try:
@@ -134,3 +141,73 @@ def session(config: GlobalConfig) -> Iterator[ChatSession]:
 
 def fast(config: GlobalConfig, **changes: Any) -> GlobalConfig:
     return attrs.evolve(config, **changes)
+
+
+@attrs.frozen
+class Connected:
+    """What :func:`connected_session` yields: the session and the chat it joined."""
+
+    session: ChatSession
+    details: ChatDetails
+    _emu: Any
+    _recorder: Recorder | None
+
+    @property
+    def contact_id(self) -> str:
+        contact_id = self.details.contact_id
+        assert contact_id is not None, "a started chat has a contact id"
+        return contact_id
+
+    @property
+    def agent(self) -> Any:
+        """The emulator's agent side of the chat (joined only with ``agent_joins``)."""
+        return self._emu.agent(self.contact_id)
+
+    @property
+    def recorder(self) -> Recorder:
+        """The :class:`Recorder` of every callback (``connected_session(record=True)``)."""
+        assert self._recorder is not None, "connected_session(record=True) records callbacks"
+        return self._recorder
+
+
+@contextmanager
+def connected_session(
+        emu: Any,
+        config: GlobalConfig | None = None,
+        *,
+        details: ChatDetails | None = None,
+        agent_joins: bool | str = False,
+        record: bool = False,
+        connect: bool = True,
+        **callbacks: Callable[..., Any],
+) -> Iterator[Connected]:
+    """A session connected to a new chat on ``emu``; reset (threads gone) on exit.
+
+    In order: the chat starts (``details``: one already started), the session is built with
+    ``config`` (default :func:`fast_config`), a :class:`Recorder` takes every callback (only
+    with ``record``) and then the given ``on_*`` ``callbacks`` replace its own, the agent joins
+    (``agent_joins``: True, or its display name), and the session connects (``connect=False``:
+    the test connects itself, after a fault or expecting a failure). On exit the session is
+    reset; on a clean exit its two threads must be gone.
+    """
+    unknown = set(callbacks) - set(CALLBACK_NAMES)
+    assert not unknown, f"not session callbacks: {sorted(unknown)}"
+    if details is None:
+        details = emu.start_chat()
+    session = ChatSession(config if config is not None else fast_config(emu))
+    try:
+        recorder = Recorder(session) if record else None
+        for name, callback in callbacks.items():
+            setattr(session, name, callback)
+        connected = Connected(session, details, emu, recorder)
+        if agent_joins is True:
+            connected.agent.join()
+        elif agent_joins:
+            connected.agent.join(agent_joins)
+        if connect:
+            session.connect(details)
+        yield connected
+    finally:
+        session.reset()
+    left = [t.name for t in sdk_threads() if t.name.endswith(f"-{details.contact_id}")]
+    assert left == [], f"SDK threads left after reset: {left}"

@@ -21,7 +21,7 @@ from connect_chat.errors import (
     ThrottlingError,
 )
 from connect_chat.models import TranscriptData
-from tests.conftest import Recorder, sdk_threads, wait_until
+from tests.conftest import connected_session, sdk_threads, wait_until
 from tests.faults.support import (
     ONE_ATTEMPT,
     messages,
@@ -34,11 +34,8 @@ from tests.faults.support import (
 def test_thirty_percent_of_rest_calls_failing_every_message_is_stored_once(
         emu: Any, config: GlobalConfig) -> None:
     """Fault (d): 503s and 429s on ~30% of all REST calls, botocore's own retries included."""
-    session = ChatSession(outbox_config(config))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(emu, outbox_config(config)) as chat:
+        session, cid = chat.session, chat.contact_id
         emu.faults.http_errors(status=503, rate=0.15, seed=4, contact_id=cid)
         emu.faults.http_errors(status=429, rate=0.18, seed=5, contact_id=cid)
         texts = [f"customer message {n}" for n in range(30)]
@@ -56,21 +53,17 @@ def test_thirty_percent_of_rest_calls_failing_every_message_is_stored_once(
         shown = messages(session.transcript)
         assert [m.text for m in shown] == texts
         assert {m.id for m in shown} == {m.id for m in sent}
-    finally:
-        session.reset()
 
 
 def test_retried_send_keeps_the_message_sending_then_sent(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT))
     statuses: list[MessageStatus | None] = []
 
     def updated(data: TranscriptData) -> None:
         statuses.extend(m.status for m in messages(data.transcript_list, "patience"))
 
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(emu, outbox_config(config, botocore_config=ONE_ATTEMPT)) as chat:
+        session, details = chat.session, chat.details
         session.on_transcript_updated = updated
         emu.faults.http_errors(status=503, count=2, operations=["SendMessage"])
         emu.faults.http_errors(status=429, count=1, operations=["SendMessage"])
@@ -83,8 +76,6 @@ def test_retried_send_keeps_the_message_sending_then_sent(
         assert statuses[0] is MessageStatus.SENDING
         assert MessageStatus.FAILED not in statuses
         assert [m.id for m in messages(session.transcript, "patience")] == [sent.id]
-    finally:
-        session.reset()
 
 
 class LosingClient(AWSClient):
@@ -104,10 +95,8 @@ class LosingClient(AWSClient):
 def test_lost_answers_are_retried_with_the_same_client_token_and_stored_once(
         emu: Any, config: GlobalConfig) -> None:
     LosingClient.lose = 2
-    session = ChatSession(outbox_config(config, custom_aws_client=LosingClient))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(emu, outbox_config(config, custom_aws_client=LosingClient)) as chat:
+        session, details = chat.session, chat.details
         sent = session.send_message(ContentType.PLAIN_TEXT, "exactly once")
         tokens = sends_by_token(emu, details.contact_id)
         assert list(tokens.values()) == [[200, 200, 200]]  # the service saw all three
@@ -116,8 +105,6 @@ def test_lost_answers_are_retried_with_the_same_client_token_and_stored_once(
         assert stored[0]["Id"] == sent.id
         wait_until(lambda: [m.status for m in messages(session.transcript, "exactly once")]
                    == [MessageStatus.SENT])
-    finally:
-        session.reset()
 
 
 def _failed(session: ChatSession, text: str) -> list[Any]:
@@ -126,11 +113,9 @@ def _failed(session: ChatSession, text: str) -> list[Any]:
 
 def test_after_the_budget_the_message_is_failed_and_resend_sends_it_once(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.4))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.4)) as chat:
+        session, cid = chat.session, chat.contact_id
         emu.faults.http_errors(status=503, rate=1.0, operations=["SendMessage"])
         with pytest.raises(InternalServerError) as caught:
             session.send_message(ContentType.PLAIN_TEXT, "try again later")
@@ -151,17 +136,13 @@ def test_after_the_budget_the_message_is_failed_and_resend_sends_it_once(
                    == [(resent.id, MessageStatus.SENT)])
         with pytest.raises(MessageNotFoundError):
             session.resend_failed_message(failed.id)  # nothing left to resend
-    finally:
-        session.reset()
 
 
 @pytest.mark.parametrize("status, error", [(400, ServiceValidationError)])
 def test_non_retryable_errors_fail_at_once_and_stay_in_the_transcript(
         emu: Any, config: GlobalConfig, status: int, error: type[Exception]) -> None:
-    session = ChatSession(outbox_config(config))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(emu, outbox_config(config)) as chat:
+        session, details = chat.session, chat.details
         emu.faults.http_errors(status=status, count=1, operations=["SendMessage"])
         with pytest.raises(error):
             session.send_message(ContentType.PLAIN_TEXT, "rejected")
@@ -171,32 +152,24 @@ def test_non_retryable_errors_fail_at_once_and_stay_in_the_transcript(
         resent = session.resend_failed_message(failed.id)
         assert stored_texts(emu, details.contact_id) == ["rejected"]
         assert resent.persistent_id == failed.id
-    finally:
-        session.reset()
 
 
 def test_throttling_after_the_budget_is_a_typed_throttling_error(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.2))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.2)) as chat:
+        session = chat.session
         emu.faults.http_errors(status=429, rate=1.0, operations=["SendMessage"])
         with pytest.raises(ThrottlingError) as caught:
             session.send_message(ContentType.PLAIN_TEXT, "slow down")
         assert caught.value.code == "ThrottlingException" and caught.value.retryable
         wait_until(lambda: len(_failed(session, "slow down")) == 1)
-    finally:
-        session.reset()
 
 
 def test_expired_connection_token_is_replaced_and_the_send_succeeds(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(emu, outbox_config(config)) as chat:
+        session, cid = chat.session, chat.contact_id
         connections = len(emu.calls("CreateParticipantConnection", cid))
         assert emu.faults.expire_connection_tokens(cid) >= 1
         sent = session.send_message(ContentType.PLAIN_TEXT, "new token please")
@@ -208,18 +181,12 @@ def test_expired_connection_token_is_replaced_and_the_send_succeeds(
         assert len(tokens) == 1  # the same ClientToken before and after the new token
         assert stored_texts(emu, cid) == ["new token please"]
         assert session.is_chat_session_active()
-    finally:
-        session.reset()
 
 
 def test_send_to_an_ended_chat_fails_with_chat_ended_and_ends_the_session(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(emu, outbox_config(config), record=True) as chat:
+        session, cid, recorder = chat.session, chat.contact_id, chat.recorder
         session.suspend_websocket_connection()  # the chat.ended frame never reaches us
         wait_until(lambda: emu.websocket_count(cid) == 0)
         emu.end_chat(cid)
@@ -234,18 +201,13 @@ def test_send_to_an_ended_chat_fails_with_chat_ended_and_ends_the_session(
         assert [m.status for m in messages(session.transcript, "anyone there?")] == [
             MessageStatus.FAILED]
         assert not session.is_chat_session_active()
-    finally:
-        session.reset()
 
 
 def test_send_while_the_socket_is_down_is_sent_and_shown_once(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT), record=True) as chat:
+        session, cid, recorder = chat.session, chat.contact_id, chat.recorder
         broken = threading.Event()
         session.on_connection_broken = broken.set
         # The socket is down and stays down; SendMessage fails twice meanwhile.
@@ -262,17 +224,13 @@ def test_send_while_the_socket_is_down_is_sent_and_shown_once(
         assert stored_texts(emu, cid) == ["while offline"]
         assert [(m.id, m.status) for m in messages(session.transcript, "while offline")] == [
             (sent.id, MessageStatus.SENT)]
-    finally:
-        session.reset()
 
 
 def test_failed_attachment_upload_is_redone_by_resend(
         emu: Any, config: GlobalConfig, tmp_path: Path) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.3))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.3)) as chat:
+        session, cid = chat.session, chat.contact_id
         path = tmp_path / "notes.txt"
         path.write_text("hello attachment")
         emu.faults.http_errors(status=500, count=1, operations=["UploadAttachment"])
@@ -290,17 +248,12 @@ def test_failed_attachment_upload_is_redone_by_resend(
         assert len(stored) == 1
         wait_until(lambda: [m.status for m in messages(session.transcript, "notes.txt")]
                    == [MessageStatus.SENT])
-    finally:
-        session.reset()
 
 
 def test_failed_attachment_complete_is_retried_and_not_uploaded_twice(
         emu: Any, config: GlobalConfig, tmp_path: Path) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(emu, outbox_config(config, botocore_config=ONE_ATTEMPT)) as chat:
+        session, cid = chat.session, chat.contact_id
         path = tmp_path / "notes.txt"
         path.write_text("hello attachment")
         emu.faults.http_errors(status=503, count=2, operations=["CompleteAttachmentUpload"])
@@ -309,18 +262,14 @@ def test_failed_attachment_complete_is_retried_and_not_uploaded_twice(
         assert [c.status for c in emu.calls("UploadAttachment", cid)] == [200]
         assert [c.status for c in emu.calls("CompleteAttachmentUpload", cid)] == [503, 503, 200]
         assert len([i for i in emu.transcript(cid) if i.get("Type") == "ATTACHMENT"]) == 1
-    finally:
-        session.reset()
 
 
 def test_chat_ending_during_a_retried_send_leaves_the_message_failed(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=20.0))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=20.0),
+            record=True) as chat:
+        session, cid, recorder = chat.session, chat.contact_id, chat.recorder
         emu.faults.http_errors(status=503, count=1000, operations=["SendMessage"])
         outcome: list[BaseException] = []
 
@@ -341,8 +290,6 @@ def test_chat_ending_during_a_retried_send_leaves_the_message_failed(
         assert [m.status for m in messages(session.transcript, "never stored")] == [
             MessageStatus.FAILED]
         assert recorder.count("on_chat_ended") == 1
-    finally:
-        session.reset()
 
 
 def test_a_retry_cut_short_by_the_budget_reports_why_the_send_retried(
@@ -350,18 +297,16 @@ def test_a_retry_cut_short_by_the_budget_reports_why_the_send_retried(
     """Throttled, then the retry hangs past ``send_timeout``: the send fails as throttled
     (the cause, chained from the timeout), not with the cut-short attempt's timeout. A loaded
     CI run once started the last retry with ~0 s left and raised RequestTimeoutError."""
-    session = ChatSession(outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=1.0))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
-        emu.faults.latency(0.0, operations=["SendMessage"], count=1)  # the first attempt...
-        emu.faults.latency(30.0, operations=["SendMessage"])  # ...then every retry hangs
-        emu.faults.http_errors(status=429, count=1, operations=["SendMessage"])
-        with pytest.raises(ThrottlingError) as caught:
-            session.send_message(ContentType.PLAIN_TEXT, "slow down")
-        assert isinstance(caught.value.__cause__, RequestTimeoutError)
-        wait_until(lambda: len(_failed(session, "slow down")) == 1)
-    finally:
-        emu.faults.clear()
-        emu.faults.wake_held_calls()
-        session.reset()
+    with connected_session(
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=1.0)) as chat:
+        try:
+            emu.faults.latency(0.0, operations=["SendMessage"], count=1)  # the first attempt
+            emu.faults.latency(30.0, operations=["SendMessage"])  # ...then every retry hangs
+            emu.faults.http_errors(status=429, count=1, operations=["SendMessage"])
+            with pytest.raises(ThrottlingError) as caught:
+                chat.session.send_message(ContentType.PLAIN_TEXT, "slow down")
+            assert isinstance(caught.value.__cause__, RequestTimeoutError)
+            wait_until(lambda: len(_failed(chat.session, "slow down")) == 1)
+        finally:
+            emu.faults.clear()
+            emu.faults.wake_held_calls()

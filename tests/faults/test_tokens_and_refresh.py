@@ -14,7 +14,7 @@ import pytest
 from connect_chat import ChatSession, ContentType, GlobalConfig, MessageReceipts, MessageStatus
 from connect_chat.config import Features
 from connect_chat.emulator import Emulator
-from tests.conftest import Recorder, fast, wait_until
+from tests.conftest import Recorder, connected_session, fast, wait_until
 from tests.faults.support import received_ids, received_texts, stored_texts
 
 #: Lifetime of the short-lived credential in the refresh tests (seconds). The refresh starts
@@ -99,14 +99,10 @@ def test_refresh_before_expiry_is_make_before_break_with_no_gap_and_no_duplicate
 def test_tokens_expired_mid_chat_the_session_recovers_by_itself(
         emu: Any, config: GlobalConfig) -> None:
     """Fault (c): every connection token revoked server-side while the chat goes on."""
-    session = ChatSession(_quiet_config(emu, config, send_retry_base=0.02, send_retry_cap=0.1))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        agent = emu.agent(cid)
-        agent.join()
-        session.connect(details)
+    with connected_session(
+            emu, _quiet_config(emu, config, send_retry_base=0.02, send_retry_cap=0.1),
+            agent_joins=True, record=True) as chat:
+        session, cid, agent, recorder = chat.session, chat.contact_id, chat.agent, chat.recorder
         before = agent.send_message("before")
         session.wait_for(lambda i: i.id == before, timeout=5)
         assert emu.faults.expire_connection_tokens(cid) >= 1
@@ -133,17 +129,12 @@ def test_tokens_expired_mid_chat_the_session_recovers_by_itself(
         assert recorder.count("on_chat_ended") == 0
         assert session.is_chat_session_active()
         assert [c.status for c in emu.calls("GetTranscript", cid)][-1] == 200
-    finally:
-        session.reset()
 
 
 def test_events_and_history_recover_from_an_expired_token(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(_quiet_config(emu, config))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        session.connect(details)
+    with connected_session(emu, _quiet_config(emu, config)) as chat:
+        session, cid = chat.session, chat.contact_id
         emu.faults.expire_connection_tokens(cid)
         page = session.get_transcript()
         assert page.transcript  # the participant's joined event at least
@@ -153,5 +144,3 @@ def test_events_and_history_recover_from_an_expired_token(
         assert [c.status for c in emu.calls("SendEvent", cid)] == [403, 200]
         assert len(emu.calls("CreateParticipantConnection", cid)) == 3
         assert session.is_chat_session_active()
-    finally:
-        session.reset()

@@ -16,7 +16,7 @@ from connect_chat import ChatSession, GlobalConfig, Message, MessageReceipts, Me
 from connect_chat.config import Features
 from connect_chat.emulator import Emulator
 from connect_chat.errors import ConnectChatError, ConnectionTimeoutError, WebSocketError
-from tests.conftest import Recorder, fast, wait_until
+from tests.conftest import Recorder, connected_session, fast, wait_until
 from tests.faults.support import messages, outbox_config, received_ids, sends_by_token
 
 pytestmark = pytest.mark.behaviour_matrix(profiles_only=True)
@@ -33,18 +33,9 @@ def connected(emu: Any, config: GlobalConfig, **changes: Any
               ) -> Iterator[tuple[ChatSession, Recorder, str, Any]]:
     """A connected session (receipts off, ``changes`` to its config) with an agent in the
     chat; reset at the end."""
-    session = ChatSession(_quiet(config, endpoint_url=emu.endpoint_url, **changes))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        assert cid is not None
-        agent = emu.agent(cid)
-        agent.join()
-        session.connect(details)
-        yield session, recorder, cid, agent
-    finally:
-        session.reset()
+    config = _quiet(config, endpoint_url=emu.endpoint_url, **changes)
+    with connected_session(emu, config, agent_joins=True, record=True) as chat:
+        yield chat.session, chat.recorder, chat.contact_id, chat.agent
 
 
 @pytest.fixture
@@ -114,30 +105,23 @@ def test_refused_upgrades_while_reconnecting_are_retried_and_nothing_is_lost(
 
 def test_refused_first_upgrades_are_retried_within_connect(
         emu: Any, config: GlobalConfig) -> None:
-    details = emu.start_chat()
-    cid = details.contact_id
-    emu.faults.refuse_upgrades(count=2, status=503, contact_id=cid)
-    session = ChatSession(_quiet(config))
-    recorder = Recorder(session)
-    try:
+    with connected_session(emu, _quiet(config), record=True, connect=False) as chat:
+        session, details, cid, recorder = chat.session, chat.details, chat.contact_id, chat.recorder
+        emu.faults.refuse_upgrades(count=2, status=503, contact_id=cid)
         session.connect(details)  # two refusals, then the third attempt opens
         assert session.is_chat_session_active()
         assert recorder.count("on_connection_established") == 1
         assert recorder.count("on_connection_broken") == 0
         # Each retry asked for a fresh URL (a refused one may be stale).
         assert len(emu.calls("CreateParticipantConnection", cid)) == 3
-    finally:
-        session.reset()
 
 
 @pytest.mark.parametrize(("status", "retried"), [(503, True), (400, False)])
 def test_a_first_upgrade_refused_for_good_fails_connect_with_a_typed_error(
         emu: Any, config: GlobalConfig, status: int, retried: bool) -> None:
-    details = emu.start_chat()
-    cid = details.contact_id
-    emu.faults.refuse_upgrades(status=status, contact_id=cid)  # until cleared
-    session = ChatSession(_quiet(config, connect_timeout=1.0))
-    try:
+    with connected_session(emu, _quiet(config, connect_timeout=1.0), connect=False) as chat:
+        session, details, cid = chat.session, chat.details, chat.contact_id
+        emu.faults.refuse_upgrades(status=status, contact_id=cid)  # until cleared
         with pytest.raises(ConnectChatError, match=f"HTTP {status}") as raised:
             session.connect(details)
         if retried:  # retried as long as connect() waits: a timeout, caused by the refusal
@@ -152,8 +136,6 @@ def test_a_first_upgrade_refused_for_good_fails_connect_with_a_typed_error(
         emu.faults.clear()
         session.connect(details)  # the session is usable again
         assert session.is_chat_session_active()
-    finally:
-        session.reset()
 
 
 def test_sockets_closed_at_their_lifetime_are_replaced_and_nothing_is_lost(
@@ -200,16 +182,12 @@ def test_either_order_of_answer_and_echo_shows_one_sent_message(
 
 def test_a_send_slower_than_the_read_timeout_is_retried_with_its_token_and_stored_once(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(outbox_config(
+    with connected_session(emu, outbox_config(
         _quiet(config),
         botocore_config=Config(read_timeout=0.5,
                                retries={"mode": "standard", "total_max_attempts": 1}),
-    ))
-    try:
-        details = emu.start_chat()
-        cid = details.contact_id
-        assert cid is not None
-        session.connect(details)
+    )) as chat:
+        session, cid = chat.session, chat.contact_id
         emu.faults.latency(2.0, operations=["SendMessage"], count=1, contact_id=cid)
         session.send_message("text/plain", "slow but once")
         (shown,) = messages(session.transcript, "slow but once")
@@ -221,24 +199,19 @@ def test_a_send_slower_than_the_read_timeout_is_retried_with_its_token_and_store
         stored = [i for i in emu.transcript(cid)
                   if i.get("Type") == "MESSAGE" and i.get("Content") == "slow but once"]
         assert len(stored) == 1
-    finally:
-        session.reset()
 
 
 def test_a_message_sent_while_connect_loads_the_first_page_is_received_once(
         emu: Any, config: GlobalConfig) -> None:
     # Forced order: the first history page (held 0.5 s) already has the message when it is
     # merged, and the message's live frame (held 1.5 s) comes after it.
-    details = emu.start_chat()
-    cid = details.contact_id
-    agent = emu.agent(cid)
-    agent.join()
-    emu.faults.latency(0.5, operations=["GetTranscript"], count=1, contact_id=cid)
-    session = ChatSession(_quiet(config))
-    recorder = Recorder(session)
-    connected: list[BaseException | None] = []
-    opener = threading.Thread(target=lambda: connected.append(_connect(session, details)))
-    try:
+    with connected_session(
+            emu, _quiet(config), agent_joins=True, record=True, connect=False) as chat:
+        session, details, cid, agent, recorder = (
+            chat.session, chat.details, chat.contact_id, chat.agent, chat.recorder)
+        emu.faults.latency(0.5, operations=["GetTranscript"], count=1, contact_id=cid)
+        connected: list[BaseException | None] = []
+        opener = threading.Thread(target=lambda: connected.append(_connect(session, details)))
         opener.start()
         wait_until(lambda: emu.websocket_count(cid) == 1, timeout=10, what="the subscription")
         emu.faults.reorder_chat_frames(count=1, contact_id=cid, hold=1.5)
@@ -252,8 +225,6 @@ def test_a_message_sent_while_connect_loads_the_first_page_is_received_once(
                    what="the live frame")  # ...and its live frame is its arrival, once
         (shown,) = [i for i in session.transcript if i.id == sent]
         assert not shown.is_from_history
-    finally:
-        session.reset()
 
 
 def _connect(session: ChatSession, details: Any) -> BaseException | None:

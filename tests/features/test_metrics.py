@@ -21,20 +21,15 @@ from connect_chat import (
     SessionStats,
 )
 from connect_chat.receipts import ReceiptOutcome
-from tests.conftest import Recorder, fast, wait_until
+from tests.conftest import connected_session, fast, wait_until
 
 
-def test_counters_of_what_the_session_did(emu: Any, config: GlobalConfig,
-                                          tmp_path: Path) -> None:
-    session = ChatSession(fast(config, delivered_receipt_delay=0.0, typing_throttle=60.0,
-                               features=Features(message_receipts=MessageReceipts(
-                                   throttle_time=0.1))))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        agent.join()
-        session.connect(details)
+def test_counters_of_what_the_session_did(emu: Any, config: GlobalConfig, tmp_path: Path) -> None:
+    with connected_session(
+            emu, fast(config, delivered_receipt_delay=0.0, typing_throttle=60.0,
+                      features=Features(message_receipts=MessageReceipts(throttle_time=0.1))),
+            agent_joins=True, record=True) as chat:
+        session, details, agent, recorder = chat.session, chat.details, chat.agent, chat.recorder
         assert session.stats.as_dict()["messages_sent"] == 0
         session.send_message(ContentType.PLAIN_TEXT, "one")
         session.send_message(ContentType.PLAIN_TEXT, "two")
@@ -80,8 +75,6 @@ def test_counters_of_what_the_session_did(emu: Any, config: GlobalConfig,
                      "attachments_sent", "bad_frames", "gap_fills"):
             assert snapshot[name] == getattr(stats, name)
         assert "messages_sent=3" in repr(stats)
-    finally:
-        session.reset()
 
 
 def test_stats_refuse_unknown_counters() -> None:
@@ -181,13 +174,13 @@ def test_csm_is_an_explicit_opt_in(emu: Any, config: GlobalConfig,
     assert received and any(b"SendMessage" in d for d in received)
 
 
-def test_retries_count_botocore_and_outbox_attempts(emu: Any, session: ChatSession) -> None:
-    details = emu.start_chat()
-    session.connect(details)
-    before = session.stats.retries
-    # botocore's standard mode makes 3 attempts; the 4th request is the outbox's own retry.
-    emu.faults.http_errors(status=503, count=3, operations=["SendMessage"])
-    session.send_message(ContentType.PLAIN_TEXT, "through the outbox")
-    statuses = [c.status for c in emu.calls("SendMessage", details.contact_id)]
-    assert statuses == [503, 503, 503, 200]
-    assert session.stats.retries - before == 3
+def test_retries_count_botocore_and_outbox_attempts(emu: Any) -> None:
+    with connected_session(emu) as chat:
+        session, details = chat.session, chat.details
+        before = session.stats.retries
+        # botocore's standard mode makes 3 attempts; the 4th request is the outbox's own retry.
+        emu.faults.http_errors(status=503, count=3, operations=["SendMessage"])
+        session.send_message(ContentType.PLAIN_TEXT, "through the outbox")
+        statuses = [c.status for c in emu.calls("SendMessage", details.contact_id)]
+        assert statuses == [503, 503, 503, 200]
+        assert session.stats.retries - before == 3

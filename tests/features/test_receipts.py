@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from connect_chat import (
-    ChatSession,
     ContentType,
     Features,
     GlobalConfig,
@@ -16,7 +15,7 @@ from connect_chat import (
     MessageStatus,
 )
 from connect_chat.receipts import ReceiptOutcome
-from tests.conftest import Recorder, fast, wait_until
+from tests.conftest import connected_session, fast, wait_until
 
 READ = ContentType.MESSAGE_READ.value
 DELIVERED = ContentType.MESSAGE_DELIVERED.value
@@ -39,12 +38,8 @@ def _message_ids(calls: list[Any]) -> list[str]:
 
 def test_hundred_messages_marked_read_in_one_window_make_one_read_send_event(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(_config(config))
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        agent.join()
-        session.connect(details)
+    with connected_session(emu, _config(config), agent_joins=True) as chat:
+        session, details, agent = chat.session, chat.details, chat.agent
         ids: list[str] = []
         tickets: list[Any] = []
 
@@ -77,18 +72,12 @@ def test_hundred_messages_marked_read_in_one_window_make_one_read_send_event(
                     if c.body.get("ContentType") in (READ, DELIVERED)]
         tokens = [c.client_token for c in receipts]
         assert len(tokens) >= 2 and None not in tokens and len(set(tokens)) == len(tokens)
-    finally:
-        session.reset()
 
 
 def test_delivered_receipts_are_sent_for_agent_messages_by_the_sdk(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(_config(config))
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        agent.join()
-        session.connect(details)
+    with connected_session(emu, _config(config), agent_joins=True) as chat:
+        details, agent = chat.details, chat.agent
         first = agent.send_message("hello")
         wait_until(lambda: first in _message_ids(_receipts(emu, details.contact_id, DELIVERED)),
                    what="an automatic Delivered receipt")
@@ -96,19 +85,13 @@ def test_delivered_receipts_are_sent_for_agent_messages_by_the_sdk(
         stored = next(i for i in emu.transcript(details.contact_id) if i["Id"] == first)
         assert any(r.get("DeliveredTimestamp") for r in stored["MessageMetadata"]["Receipts"])
         assert _receipts(emu, details.contact_id, READ) == []
-    finally:
-        session.reset()
 
 
 def test_disabled_receipts_send_nothing_but_the_agents_receipts_are_reported(
         emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(_config(config, enabled=False))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        agent.join()
-        session.connect(details)
+    with connected_session(
+            emu, _config(config, enabled=False), agent_joins=True, record=True) as chat:
+        session, details, agent, recorder = chat.session, chat.details, chat.agent, chat.recorder
         incoming = agent.send_message("agent says hi")
         session.wait_for(lambda i: i.id == incoming, timeout=5)
         mine = session.send_message(ContentType.PLAIN_TEXT, "customer says hi")
@@ -129,18 +112,11 @@ def test_disabled_receipts_send_nothing_but_the_agents_receipts_are_reported(
         # Nothing was sent: no automatic Delivered, no Read.
         assert emu.calls("SendEvent", details.contact_id) == []
         assert session.stats.receipts_sent == 0 and session.stats.receipts_suppressed == 1
-    finally:
-        session.reset()
 
 
 def test_each_reported_receipt_says_whose_it_is(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(_config(config))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        agent.join()
-        session.connect(details)
+    with connected_session(emu, _config(config), agent_joins=True, record=True) as chat:
+        session, details, agent, recorder = chat.session, chat.details, chat.agent, chat.recorder
         incoming = agent.send_message("please read")
         item = session.wait_for(lambda i: i.id == incoming, timeout=5)
         ticket = session.send_message_receipt(MessageReceiptType.MESSAGE_READ, item)
@@ -155,5 +131,3 @@ def test_each_reported_receipt_says_whose_it_is(emu: Any, config: GlobalConfig) 
         assert (reads[1][0].id, reads[1][0].participant_id) == (mine.id, agent.participant_id)
         wait_until(lambda: all(i.status is MessageStatus.READ for i in session.transcript
                                if isinstance(i, Message) and i.id in (incoming, mine.id)))
-    finally:
-        session.reset()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connect_chat import ChatSession, ContentType, Event, GlobalConfig, Message
-from tests.conftest import Recorder, fast, wait_until
+from connect_chat import ContentType, Event, GlobalConfig, Message
+from tests.conftest import connected_session, fast, wait_until
 
 TYPING = ContentType.TYPING.value
 
@@ -15,36 +15,26 @@ def _typing_calls(emu: Any, contact_id: str) -> list[Any]:
 
 
 def test_outgoing_typing_is_sent_once_per_window(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(fast(config, typing_throttle=60.0))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(emu, fast(config, typing_throttle=60.0)) as chat:
+        session, details = chat.session, chat.details
         assert session.send_event(ContentType.TYPING) is True
         assert all(session.send_event(ContentType.TYPING) is False for _ in range(5))
         assert len(_typing_calls(emu, details.contact_id)) == 1
         assert session.stats.typing_sent == 1 and session.stats.typing_throttled == 5
-    finally:
-        session.reset()
 
 
 def test_outgoing_typing_throttle_is_configurable(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(fast(config, typing_throttle=0.0))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(emu, fast(config, typing_throttle=0.0)) as chat:
+        session, details = chat.session, chat.details
         assert session.send_event(ContentType.TYPING) is True
         assert session.send_event(ContentType.TYPING) is True
         assert len(_typing_calls(emu, details.contact_id)) == 2
-    finally:
-        session.reset()
 
 
 def test_an_indicator_expires(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(fast(config, typing_expiry=0.3))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
+    with connected_session(
+            emu, fast(config, typing_expiry=0.3), record=True, connect=False) as chat:
+        session, details, agent, recorder = chat.session, chat.details, chat.agent, chat.recorder
         agent_id = agent.join(display_name="Sam")
         session.connect(details)
         agent.send_event(ContentType.TYPING)
@@ -54,17 +44,11 @@ def test_an_indicator_expires(emu: Any, config: GlobalConfig) -> None:
         (stopped,) = recorder.wait("on_typing_stopped")[0]
         assert stopped.participant_id == agent_id and stopped.id == started.id
         assert session.typing_participants() == ()
-    finally:
-        session.reset()
 
 
 def test_a_message_ends_only_its_senders_indicator(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(fast(config, typing_expiry=60.0))
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        session.connect(details)
+    with connected_session(emu, fast(config, typing_expiry=60.0), record=True) as chat:
+        session, agent, recorder = chat.session, chat.agent, chat.recorder
         sam = agent.join(display_name="Sam")
         agent.send_event(ContentType.TYPING)
         kim = agent.join(display_name="Kim")
@@ -83,19 +67,11 @@ def test_a_message_ends_only_its_senders_indicator(emu: Any, config: GlobalConfi
         agent.leave()  # Kim leaves: no indicator of Kim's remains, Sam's is untouched
         session.wait_for(lambda i: i.content_type == ContentType.LEFT.value, timeout=5)
         assert [e.participant_id for e in session.typing_participants()] == [sam]
-    finally:
-        session.reset()
 
 
-def test_the_customers_own_typing_echo_is_not_an_indicator(emu: Any,
-                                                           config: GlobalConfig) -> None:
-    session = ChatSession(config)
-    recorder = Recorder(session)
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        agent.join()
-        session.connect(details)
+def test_the_customers_own_typing_echo_is_not_an_indicator(emu: Any) -> None:
+    with connected_session(emu, agent_joins=True, record=True) as chat:
+        session, agent, recorder = chat.session, chat.agent, chat.recorder
         session.send_event(ContentType.TYPING)
         (echo,) = recorder.wait("on_typing")[0]
         assert isinstance(echo, Event) and echo.participant == "CUSTOMER"
@@ -106,5 +82,3 @@ def test_the_customers_own_typing_echo_is_not_an_indicator(emu: Any,
         assert not any(isinstance(i, Event) and i.content_type == TYPING
                        for i in session.transcript)
         assert not any(isinstance(i, Message) for i in session.transcript)
-    finally:
-        session.reset()

@@ -19,7 +19,7 @@ import pytest
 from connect_chat import AWSClient, ChatSession, GlobalConfig, MessageStatus
 from connect_chat.attachments import AttachmentChangedError, AttachmentFile, upload_file
 from connect_chat.errors import AttachmentError
-from tests.conftest import wait_until
+from tests.conftest import connected_session, wait_until
 from tests.hardening.support import returns_within
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -52,11 +52,10 @@ def test_a_file_that_shrank_after_start_fails_at_once_and_resends(
     path = tmp_path / "photo.png"
     content = PNG + b"0" * 5000
     path.write_bytes(content)
-    session = ChatSession(attrs.evolve(config, custom_aws_client=shrinking_client(path, keep),
-                                       send_timeout=30.0))
-    try:
-        details = emu.start_chat(display_name="Ann")
-        session.connect(details)
+    config = attrs.evolve(config, custom_aws_client=shrinking_client(path, keep),
+                          send_timeout=30.0)
+    with connected_session(emu, config, details=emu.start_chat(display_name="Ann")) as chat:
+        session = chat.session
         started = time.monotonic()
         with pytest.raises(AttachmentChangedError) as raised:
             returns_within(lambda: session.send_attachment(path), 10, "send_attachment")
@@ -67,8 +66,6 @@ def test_a_file_that_shrank_after_start_fails_at_once_and_resends(
         path.write_bytes(content)  # the program puts the file back and resends
         resent = session.resend_failed_message(failed.persistent_id or failed.id)
         assert resent.attachment_id
-    finally:
-        session.reset()
 
 
 def test_a_file_that_shrinks_during_the_put_fails_at_once(
@@ -76,15 +73,15 @@ def test_a_file_that_shrinks_during_the_put_fails_at_once(
     """Cut after the first 64 KiB chunk left: the next read comes up short."""
     path = tmp_path / "big.png"
     path.write_bytes(PNG + b"1" * (300 * 1024))
-    session = ChatSession(attrs.evolve(config, send_timeout=30.0))
 
     def progress(done: int, total: int) -> None:
         if done < total:
             with open(path, "r+b") as fh:
                 fh.truncate(done)
 
-    try:
-        session.connect(emu.start_chat(display_name="Ann"))
+    with connected_session(emu, attrs.evolve(config, send_timeout=30.0),
+                           details=emu.start_chat(display_name="Ann")) as chat:
+        session = chat.session
         started = time.monotonic()
         with pytest.raises(AttachmentChangedError) as raised:
             returns_within(lambda: session.send_attachment(path, progress=progress), 10,
@@ -93,8 +90,6 @@ def test_a_file_that_shrinks_during_the_put_fails_at_once(
         assert "shrank" in str(raised.value)
         assert isinstance(raised.value, AttachmentError)
         wait_until(lambda: len(failed_attachments(session)) == 1, what="a FAILED attachment")
-    finally:
-        session.reset()
 
 
 def test_upload_file_refuses_a_grown_file_before_any_request(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from connect_chat.errors import (
     SessionClosedError,
     UnsupportedAttachmentError,
 )
-from tests.conftest import wait_until
+from tests.conftest import connected_session, wait_until
 
 Call = Callable[[ChatSession, Path], Any]
 
@@ -150,20 +150,15 @@ def connected(emu: Any, config: GlobalConfig) -> Iterator[tuple[ChatSession, Any
     """A connected session with two messages; no automatic receipts (no request of its own),
     and a short outbox deadline (a send the service keeps failing becomes FAILED quickly)."""
     quiet = MessageReceipts(should_send_message_receipts=False)
-    session = ChatSession(attrs.evolve(config, features=Features(message_receipts=quiet),
-                                       send_timeout=1.0, send_retry_base=0.05,
-                                       send_retry_cap=0.2))
-    try:
-        yield _connect_with_history(emu, session)
-    finally:
-        session.reset()
+    config = attrs.evolve(config, features=Features(message_receipts=quiet),
+                          send_timeout=1.0, send_retry_base=0.05, send_retry_cap=0.2)
+    with connected_session(emu, config, details=emu.start_chat(display_name="Ann"),
+                           agent_joins="Sam") as chat:
+        _add_history(chat.session, chat.agent)
+        yield chat.session, emu
 
 
-def _connect_with_history(emu: Any, session: ChatSession) -> tuple[ChatSession, Any]:
-    details = emu.start_chat(display_name="Ann")
-    agent = emu.agent(details.contact_id)
-    agent.join(display_name="Sam")
-    session.connect(details)
+def _add_history(session: ChatSession, agent: Any) -> None:
     agent_id = agent.send_message("something to keep")
     mine = session.send_message(ContentType.PLAIN_TEXT, "mine to keep")
 
@@ -174,7 +169,6 @@ def _connect_with_history(emu: Any, session: ChatSession) -> tuple[ChatSession, 
         return agent_id in ids and mine.id in ids and texts.count("mine to keep") == 1
 
     wait_until(settled, what="both messages in the transcript, the sent one confirmed")
-    return session, emu
 
 
 @pytest.mark.parametrize("label, call, error, message", BAD_CALLS,

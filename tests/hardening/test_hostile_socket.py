@@ -21,10 +21,10 @@ import attrs
 import pytest
 from aiohttp import WSMsgType, web
 
-from connect_chat import AWSClient, ChatSession, GlobalConfig
+from connect_chat import AWSClient, GlobalConfig
 from connect_chat.enums import MAX_CONTENT_LENGTH
 from connect_chat.models import ConnectionDetails
-from tests.conftest import Recorder, wait_until
+from tests.conftest import connected_session, wait_until
 from tests.hardening.strategies import chat_frame
 from tests.hardening.support import capture_logs
 
@@ -142,11 +142,10 @@ def test_junk_frames_over_a_real_socket_are_counted_and_survived(
             real = super().create_participant_connection(participant_token)
             return attrs.evolve(real, websocket_url=url)
 
-    session = ChatSession(attrs.evolve(config, custom_aws_client=ToHostile,
-                                       heartbeat_interval=0.3))
-    recorder = Recorder(session)
-    try:
-        session.connect(emu.start_chat(display_name="Ann"))
+    config = attrs.evolve(config, custom_aws_client=ToHostile, heartbeat_interval=0.3)
+    with connected_session(emu, config, details=emu.start_chat(display_name="Ann"),
+                           record=True) as chat:
+        session, recorder = chat.session, chat.recorder
         with capture_logs() as logs:
             hostile.send_junk_then_good()
             item = recorder.wait("on_message_received", where=lambda i: i.id == GOOD["Id"],
@@ -161,5 +160,3 @@ def test_junk_frames_over_a_real_socket_are_counted_and_survived(
         assert session.is_chat_session_active()
         assert recorder.count("on_connection_broken") == 0
         assert not any(i.id == "too-big" for i in session.transcript)
-    finally:
-        session.reset()

@@ -33,7 +33,7 @@ from connect_chat.redaction import (
     protect_library_logs,
     redact,
 )
-from tests.conftest import wait_until
+from tests.conftest import connected_session, wait_until
 from tests.hardening.support import Capture
 from tests.hardening.test_secrets import SecretCollector, recording_client, texts_of_error
 
@@ -93,16 +93,15 @@ def test_a_whole_chat_with_every_logger_at_debug_leaks_no_secret(
                      for name in ("botocore", "urllib3", "websocket", "botocore.endpoint")}
     handlers_before = {name: list(logging.getLogger(name).handlers)
                        for name in ("botocore", "urllib3", "websocket", "botocore.endpoint")}
-    session = ChatSession(config)
     reestablished: list[int] = []
-    session.on_connection_reestablished = lambda: reestablished.append(1)
     details = emu.start_chat(display_name="Ann")
     secrets.add_token(details.participant_token)
     agent = emu.agent(details.contact_id)
     attachment = tmp_path / "photo.png"
     attachment.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 2000)
-    try:
-        session.connect(details)
+    with connected_session(emu, config, details=details,
+                           on_connection_reestablished=lambda: reestablished.append(1)) as chat:
+        session = chat.session
         agent.join(display_name="Sam")
         agent.send_message("hello Ann")
         session.send_message(ContentType.PLAIN_TEXT, "hi Sam")
@@ -115,8 +114,6 @@ def test_a_whole_chat_with_every_logger_at_debug_leaks_no_secret(
         session.wait_for(lambda i: getattr(i, "text", None) == "after the reconnect",
                          timeout=5)
         session.disconnect()
-    finally:
-        session.reset()
 
     records = list(everything_at_debug.records)
     names = {r.name for r in records}

@@ -21,7 +21,7 @@ import attrs
 import pytest
 
 from connect_chat import AWSClient, ChatSession, GlobalConfig
-from tests.conftest import sdk_threads, wait_until
+from tests.conftest import connected_session, sdk_threads, wait_until
 from tests.hardening.support import capture_logs, open_fds, returns_within
 
 BOUND = 2.0  # the bound for disconnect()/reset()/context exit
@@ -39,19 +39,16 @@ STOPS: dict[str, Callable[[ChatSession], None]] = {
 
 
 @pytest.mark.parametrize("how", list(STOPS))
-def test_stop_from_the_main_thread_returns_within_bound(emu: Any, session: ChatSession,
-                                                        how: str) -> None:
-    session.connect(emu.start_chat(display_name="Ann"))
-    returns_within(lambda: STOPS[how](session), BOUND, how)
-    assert not sdk_threads()
-    assert not session.is_chat_session_active()
+def test_stop_from_the_main_thread_returns_within_bound(emu: Any, how: str) -> None:
+    with connected_session(emu, details=emu.start_chat(display_name="Ann")) as chat:
+        session = chat.session
+        returns_within(lambda: STOPS[how](session), BOUND, how)
+        assert not sdk_threads()
+        assert not session.is_chat_session_active()
 
 
 @pytest.mark.parametrize("how", ["disconnect", "reset"])
-def test_stop_from_a_callback_returns_within_bound(emu: Any, session: ChatSession,
-                                                   how: str) -> None:
-    details = emu.start_chat(display_name="Ann")
-    agent = emu.agent(details.contact_id)
+def test_stop_from_a_callback_returns_within_bound(emu: Any, how: str) -> None:
     started, returned = threading.Event(), threading.Event()
     failure: list[BaseException] = []
 
@@ -65,23 +62,21 @@ def test_stop_from_a_callback_returns_within_bound(emu: Any, session: ChatSessio
             failure.append(exc)
         returned.set()
 
-    session.on_message_received = on_message
-    session.connect(details)
-    agent.join(display_name="Sam")
-    agent.send_message("stop now")
-    assert started.wait(10), "the callback never ran"
-    assert returned.wait(BOUND), f"{how}() from a callback did not return within {BOUND} s"
-    assert not failure
-    wait_until(lambda: not sdk_threads(), timeout=5, what="threads to end")
-    assert not session.is_chat_session_active()
+    with connected_session(emu, details=emu.start_chat(display_name="Ann"),
+                           on_message_received=on_message) as chat:
+        session, agent = chat.session, chat.agent
+        agent.join(display_name="Sam")
+        agent.send_message("stop now")
+        assert started.wait(10), "the callback never ran"
+        assert returned.wait(BOUND), f"{how}() from a callback did not return within {BOUND} s"
+        assert not failure
+        wait_until(lambda: not sdk_threads(), timeout=5, what="threads to end")
+        assert not session.is_chat_session_active()
 
 
 @pytest.mark.parametrize("how", ["disconnect", "reset"])
 def test_stop_from_a_callback_while_the_inbox_is_full(emu: Any, config: GlobalConfig,
                                                       how: str) -> None:
-    session = ChatSession(attrs.evolve(config, inbox_size=16))
-    details = emu.start_chat(display_name="Ann")
-    agent = emu.agent(details.contact_id)
     calling, returned = threading.Event(), threading.Event()
     failure: list[BaseException] = []
 
@@ -99,18 +94,20 @@ def test_stop_from_a_callback_while_the_inbox_is_full(emu: Any, config: GlobalCo
             calling.set()
             returned.set()
 
-    session.connect(details)
-    session.on_message_received = on_message
-    agent.join(display_name="Sam")
-    for n in range(40):
-        try:
-            agent.send_message(f"burst {n}")
-        except ValueError:  # the callback already left the chat: it ended
-            break
-    assert calling.wait(30), "the callback never got to stop the session"
-    assert returned.wait(BOUND), f"{how}() with a full inbox did not return within {BOUND} s"
-    assert not failure, failure
-    wait_until(lambda: not sdk_threads(), timeout=5, what="threads to end")
+    with connected_session(emu, attrs.evolve(config, inbox_size=16),
+                           details=emu.start_chat(display_name="Ann")) as chat:
+        session, agent = chat.session, chat.agent
+        session.on_message_received = on_message
+        agent.join(display_name="Sam")
+        for n in range(40):
+            try:
+                agent.send_message(f"burst {n}")
+            except ValueError:  # the callback already left the chat: it ended
+                break
+        assert calling.wait(30), "the callback never got to stop the session"
+        assert returned.wait(BOUND), f"{how}() with a full inbox did not return within {BOUND} s"
+        assert not failure, failure
+        wait_until(lambda: not sdk_threads(), timeout=5, what="threads to end")
 
 
 @pytest.mark.parametrize("how", list(STOPS))
@@ -118,16 +115,15 @@ def test_stop_while_a_reconnect_backoff_waits(emu: Any, config: GlobalConfig,
                                               how: str) -> None:
     slow = attrs.evolve(config, reconnect_first_delay=60.0, reconnect_backoff_base=60.0,
                         reconnect_backoff_cap=60.0, reconnect_backoff_jitter=0.0)
-    session = ChatSession(slow)
     broken = threading.Event()
-    session.on_connection_broken = broken.set
-    details = emu.start_chat(display_name="Ann")
-    session.connect(details)
-    emu.faults.drop_websockets(details.contact_id)
-    assert broken.wait(10), "the dropped socket was not noticed"
-    returns_within(lambda: STOPS[how](session), BOUND, f"{how} during backoff")
-    assert not sdk_threads(), "a thread outlived the stop"
-    assert len(emu.calls("CreateParticipantConnection", details.contact_id)) == 1
+    with connected_session(emu, slow, details=emu.start_chat(display_name="Ann"),
+                           on_connection_broken=broken.set) as chat:
+        session, details = chat.session, chat.details
+        emu.faults.drop_websockets(details.contact_id)
+        assert broken.wait(10), "the dropped socket was not noticed"
+        returns_within(lambda: STOPS[how](session), BOUND, f"{how} during backoff")
+        assert not sdk_threads(), "a thread outlived the stop"
+        assert len(emu.calls("CreateParticipantConnection", details.contact_id)) == 1
 
 
 @pytest.mark.parametrize("how", ["disconnect", "context exit"])
@@ -154,20 +150,19 @@ def test_disconnect_does_not_hang_on_an_unanswering_service(emu: Any, config: Gl
         release.set()
 
 
-def test_stop_while_reconnect_attempts_keep_failing(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(config)
+def test_stop_while_reconnect_attempts_keep_failing(emu: Any) -> None:
     broken = threading.Event()
-    session.on_connection_broken = broken.set
-    details = emu.start_chat(display_name="Ann")
-    session.connect(details)
-    emu.faults.http_errors(status=500, rate=1.0, operations=["CreateParticipantConnection"])
-    emu.faults.drop_websockets(details.contact_id)
-    assert broken.wait(10)
-    wait_until(lambda: len(emu.calls("CreateParticipantConnection", details.contact_id)) >= 3,
-               timeout=10, what="failing reconnect attempts")
-    returns_within(session.reset, BOUND, "reset while reconnecting fails")
-    emu.faults.clear()
-    assert not sdk_threads()
+    with connected_session(emu, details=emu.start_chat(display_name="Ann"),
+                           on_connection_broken=broken.set) as chat:
+        session, details = chat.session, chat.details
+        emu.faults.http_errors(status=500, rate=1.0, operations=["CreateParticipantConnection"])
+        emu.faults.drop_websockets(details.contact_id)
+        assert broken.wait(10)
+        wait_until(lambda: len(emu.calls("CreateParticipantConnection", details.contact_id)) >= 3,
+                   timeout=10, what="failing reconnect attempts")
+        returns_within(session.reset, BOUND, "reset while reconnecting fails")
+        emu.faults.clear()
+        assert not sdk_threads()
 
 
 #: Threads the in-process emulator may start lazily (its event loop's executor).

@@ -24,7 +24,7 @@ import websocket
 
 from connect_chat import ChatSession, GlobalConfig, Message
 from connect_chat.protocol import HEARTBEAT_FRAME
-from tests.conftest import Recorder, fast, wait_until
+from tests.conftest import Recorder, connected_session, fast, wait_until
 from tests.hardening.support import capture_logs
 
 
@@ -71,8 +71,6 @@ def _agent_texts(items: list[Any]) -> list[str]:
 
 def test_one_second_callbacks_do_not_block_heartbeats_or_lose_items(
         emu: Any, config: GlobalConfig, sent_frames: SentFrames) -> None:
-    session = ChatSession(fast(config, heartbeat_interval=0.2, socket_poll_interval=0.05))
-    recorder = Recorder(session)
     slow: list[tuple[float, float, str]] = []
 
     def on_message(item: Any) -> None:
@@ -81,10 +79,10 @@ def test_one_second_callbacks_do_not_block_heartbeats_or_lose_items(
             time.sleep(1.0)  # the slow program under test
             slow.append((start, time.monotonic(), item.text))
 
-    details = emu.start_chat(display_name="Ann")
-    agent = emu.agent(details.contact_id)
-    try:
-        session.connect(details)
+    with connected_session(
+            emu, fast(config, heartbeat_interval=0.2, socket_poll_interval=0.05),
+            details=emu.start_chat(display_name="Ann"), record=True) as chat:
+        session, details, agent, recorder = chat.session, chat.details, chat.agent, chat.recorder
         session.on_message_received = on_message
         agent.join(display_name="Sam")
         texts = [f"slow {n}" for n in range(3)]
@@ -98,8 +96,6 @@ def test_one_second_callbacks_do_not_block_heartbeats_or_lose_items(
         assert len(emu.calls("CreateParticipantConnection", details.contact_id)) == 1
         assert emu.websocket_count(details.contact_id) == 1
         assert session.is_chat_session_active()
-    finally:
-        session.reset()
 
 
 def test_inbox_overflow_never_blocks_the_socket_and_loses_nothing(
@@ -156,11 +152,9 @@ def test_inbox_overflow_never_blocks_the_socket_and_loses_nothing(
 
 
 def test_pull_stream_drops_oldest_beyond_its_size(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(fast(config, pull_queue_size=5))
-    details = emu.start_chat(display_name="Ann")
-    agent = emu.agent(details.contact_id)
-    try:
-        session.connect(details)
+    with connected_session(emu, fast(config, pull_queue_size=5),
+                           details=emu.start_chat(display_name="Ann")) as chat:
+        session, agent = chat.session, chat.agent
         agent.join(display_name="Sam")
         with session.messages(timeout=0.5) as stream:
             texts = [f"pull {n}" for n in range(12)]
@@ -170,5 +164,3 @@ def test_pull_stream_drops_oldest_beyond_its_size(emu: Any, config: GlobalConfig
             wait_until(lambda: stream.dropped >= 7, what="the stream to drop old items")
             kept = _agent_texts(list(stream))
         assert kept == texts[-len(kept):] and len(kept) <= 5
-    finally:
-        session.reset()

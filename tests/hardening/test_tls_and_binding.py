@@ -36,7 +36,7 @@ from connect_chat.errors import (
     WebSocketError,
 )
 from connect_chat.models import ConnectionDetails
-from tests.conftest import wait_until
+from tests.conftest import connected_session, wait_until
 from tests.hardening.support import capture_logs
 
 CA_ENV = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE",
@@ -154,17 +154,15 @@ def test_session_attachment_upload_refuses_an_untrusted_certificate(
             real["UploadMetadata"] = {**real["UploadMetadata"], "Url": url}
             return real
 
-    session = ChatSession(attrs.evolve(config, custom_aws_client=UploadToUntrusted))
     path = tmp_path / "photo.png"
     path.write_bytes(b"x" * 100)
-    try:
-        session.connect(emu.start_chat(display_name="Ann"))
+    with connected_session(emu, attrs.evolve(config, custom_aws_client=UploadToUntrusted),
+                           details=emu.start_chat(display_name="Ann")) as chat:
+        session = chat.session
         with pytest.raises(AttachmentError) as raised:
             session.send_attachment(path)
         assert "SECRETSIG" not in str(raised.value)
         wait_until(untrusted.client_refused, timeout=5, what="the server to see the refusal")
-    finally:
-        session.reset()
 
 
 def test_real_endpoints_are_https_with_verification(monkeypatch: pytest.MonkeyPatch) -> None:

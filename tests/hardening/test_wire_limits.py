@@ -32,7 +32,7 @@ from connect_chat.bounded_socket import (
 from connect_chat.errors import ConnectChatError, WebSocketError
 from connect_chat.models import ConnectionDetails
 from connect_chat.protocol import MAX_FRAME_CHARS
-from tests.conftest import Recorder, wait_until
+from tests.conftest import Recorder, connected_session, wait_until
 from tests.hardening.raw_ws import (
     OP_CONT,
     OP_TEXT,
@@ -66,12 +66,13 @@ def to_url(url: str) -> type[AWSClient]:
     return ToUrl
 
 
-def connected(emu: Any, config: GlobalConfig, url: str) -> tuple[ChatSession, Recorder]:
-    session = ChatSession(attrs.evolve(config, custom_aws_client=to_url(url),
-                                       heartbeat_interval=0.5))
-    recorder = Recorder(session)
-    session.connect(emu.start_chat(display_name="Ann"))
-    return session, recorder
+@contextlib.contextmanager
+def connected(emu: Any, config: GlobalConfig, url: str) -> Iterator[tuple[ChatSession, Recorder]]:
+    """A session whose socket goes to ``url``; reset at the end."""
+    config = attrs.evolve(config, custom_aws_client=to_url(url), heartbeat_interval=0.5)
+    with connected_session(emu, config, details=emu.start_chat(display_name="Ann"),
+                           record=True) as chat:
+        yield chat.session, chat.recorder
 
 
 def good(item_id: str) -> str:
@@ -83,8 +84,7 @@ def good(item_id: str) -> str:
 
 def test_a_400_mb_frame_header_closes_the_socket_1009_and_the_session_reconnects(
         emu: Any, config: GlobalConfig, raw: RawWebSocketServer) -> None:
-    session, recorder = connected(emu, config, raw.url)
-    try:
+    with connected(emu, config, raw.url) as (session, recorder):
         first = raw.wait_connection(0)
         streamer = threading.Thread(target=first.stream_oversized, args=(ANNOUNCED,),
                                     kwargs={"limit": 48 * 2**20}, daemon=True)
@@ -100,8 +100,6 @@ def test_a_400_mb_frame_header_closes_the_socket_1009_and_the_session_reconnects
                       timeout=10)
         assert session.stats.bad_frames == 1
         assert session.is_chat_session_active()
-    finally:
-        session.reset()
 
 
 # Peak RSS from VmHWM (KiB): resource.getrusage's ru_maxrss is inherited across fork and
@@ -202,8 +200,7 @@ def test_a_frame_at_the_limit_is_read(raw: RawWebSocketServer) -> None:
 
 def test_items_over_the_service_limits_are_dropped_and_counted(
         emu: Any, config: GlobalConfig, raw: RawWebSocketServer) -> None:
-    session, recorder = connected(emu, config, raw.url)
-    try:
+    with connected(emu, config, raw.url) as (session, recorder):
         conn = raw.wait_connection(0)
         over = [
             {**GOOD, "Id": "i" * (1024 * 1024)},  # a 1 MB id (the frame is under 2 MiB)
@@ -227,8 +224,6 @@ def test_items_over_the_service_limits_are_dropped_and_counted(
         assert not ids & {"long-text", "long-name", "long-type", "long-attachment"}
         assert not any(len(i) > 256 for i in ids)
         assert recorder.count("on_connection_broken") == 0
-    finally:
-        session.reset()
 
 
 # -- item 10: invalid UTF-8 is one dropped frame ----------------------------------------------
@@ -236,8 +231,7 @@ def test_items_over_the_service_limits_are_dropped_and_counted(
 
 def test_a_text_frame_with_invalid_utf8_is_dropped_not_fatal(
         emu: Any, config: GlobalConfig, raw: RawWebSocketServer) -> None:
-    session, recorder = connected(emu, config, raw.url)
-    try:
+    with connected(emu, config, raw.url) as (session, recorder):
         conn = raw.wait_connection(0)
         with capture_logs() as logs:
             conn.send_text(b'{"topic": "aws/chat", "content": "\xff\xfe broken"}')
@@ -250,8 +244,6 @@ def test_a_text_frame_with_invalid_utf8_is_dropped_not_fatal(
         assert recorder.count("on_connection_broken") == 0
         assert len(raw.connections) == 1, "the socket was kept"
         assert conn.close_statuses == []
-    finally:
-        session.reset()
 
 
 # -- item 11: upgrade redirects are not followed ----------------------------------------------
@@ -293,9 +285,8 @@ def test_the_bounded_socket_reports_a_redirect_as_a_bad_status() -> None:
 
 def test_ten_thousand_junk_frames_are_all_counted_and_few_are_logged(
         emu: Any, config: GlobalConfig, raw: RawWebSocketServer) -> None:
-    session, recorder = connected(emu, config, raw.url)
     junk = 10_000
-    try:
+    with connected(emu, config, raw.url) as (session, recorder):
         conn = raw.wait_connection(0)
         with capture_logs() as logs:
             conn.send_raw(b"".join(frame(OP_TEXT, b"junk %d" % n) for n in range(junk)))
@@ -307,5 +298,3 @@ def test_ten_thousand_junk_frames_are_all_counted_and_few_are_logged(
         warnings = logs.matching("connect_chat", level=logging.WARNING)
         assert 1 <= len(warnings) <= 25, f"{len(warnings)} warning lines for {junk} frames"
         assert recorder.count("on_connection_broken") == 0
-    finally:
-        session.reset()

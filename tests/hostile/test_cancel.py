@@ -11,7 +11,7 @@ import pytest
 
 from connect_chat import ChatSession, ContentType, GlobalConfig, Message, MessageStatus
 from connect_chat.errors import SessionClosedError
-from tests.conftest import sdk_threads, wait_until
+from tests.conftest import connected_session, sdk_threads, wait_until
 from tests.hostile.conftest import SLACK, evolve, returns_within, start_call
 from tests.hostile.server import SILENT, WEBSOCKET, HostileServer, trickle
 
@@ -48,9 +48,8 @@ def test_stop_ends_an_in_flight_connect(emu: Any, hostile: HostileServer,
 @pytest.mark.parametrize("how", sorted(STOPS))
 def test_stop_ends_an_in_flight_send_and_marks_it_failed(
         emu: Any, hostile: HostileServer, patient: GlobalConfig, how: str) -> None:
-    session = ChatSession(patient)
-    try:
-        session.connect(emu.start_chat(display_name="A"))
+    with connected_session(emu, patient, details=emu.start_chat(display_name="A")) as chat:
+        session = chat.session
         hostile.set("SendMessage", SILENT)
         arrived = hostile.arrived("SendMessage")
         outcome, done = start_call(
@@ -67,15 +66,12 @@ def test_stop_ends_an_in_flight_send_and_marks_it_failed(
                                    for i in session.transcript), timeout=2,
                        what="the message FAILED")
         wait_until(lambda: not sdk_threads(), timeout=3, what="the session's threads to end")
-    finally:
-        session.reset()
 
 
 def test_disconnect_ends_an_in_flight_history_page(
         emu: Any, hostile: HostileServer, patient: GlobalConfig) -> None:
-    session = ChatSession(patient)
-    try:
-        session.connect(emu.start_chat(display_name="A"))
+    with connected_session(emu, patient, details=emu.start_chat(display_name="A")) as chat:
+        session = chat.session
         hostile.set("GetTranscript", SILENT)
         arrived = hostile.arrived("GetTranscript")
         arrived.clear()
@@ -84,8 +80,6 @@ def test_disconnect_ends_an_in_flight_history_page(
         session.disconnect()
         assert done.wait(AT_ONCE), "get_transcript still blocked after disconnect()"
         assert isinstance(outcome.error, SessionClosedError), outcome.error
-    finally:
-        session.reset()
 
 
 def test_disconnect_ends_a_connect_stuck_in_a_trickling_websocket_upgrade(

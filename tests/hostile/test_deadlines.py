@@ -20,7 +20,7 @@ from connect_chat.client import AWSClient
 from connect_chat.deadlines import TIMER_THREAD_NAME, install_botocore_hooks
 from connect_chat.errors import ConnectionTimeoutError, RequestTimeoutError
 from connect_chat.resume import RestChat, SavedChat
-from tests.conftest import wait_until
+from tests.conftest import connected_session, wait_until
 from tests.hostile.conftest import SLACK, evolve, returns_within
 from tests.hostile.server import DOWNLOAD, HANG, SILENT, UPLOAD, HostileServer, trickle
 
@@ -52,35 +52,36 @@ def test_connect_against_a_trickling_create_participant_connection(
 
 
 def test_send_message_against_a_trickling_send_message_fails_then_resends(
-        emu: Any, hostile: HostileServer, hsession: ChatSession) -> None:
-    details = emu.start_chat(display_name="Ann")
-    hsession.connect(details)
-    hostile.set("SendMessage", trickle(0.5))
-    outcome = returns_within(
-        lambda: hsession.send_message(ContentType.PLAIN_TEXT, "slow answer"),
-        1.5 + SLACK, "send_message(send_timeout=1.5) against a trickling server")
-    assert isinstance(outcome.error, RequestTimeoutError), outcome.error
-    # The request did reach the service (its answer was what trickled): the transcript may
-    # show it SENT from the WebSocket; the outbox keeps it FAILED, to be resent.
-    failed = next(i for i in hsession.transcript if isinstance(i, Message)
-                  and i.text == "slow answer")
-    hostile.clear()
-    sent = hsession.resend_failed_message(failed.persistent_id or failed.id)
-    assert sent.status is MessageStatus.SENT
-    # the trickled attempt did reach the service: the same ClientToken stored it once
-    stored = [i for i in emu.transcript(details.contact_id)
-              if i.get("Type") == "MESSAGE" and i.get("Content") == "slow answer"]
-    assert len(stored) == 1
+        emu: Any, hostile: HostileServer, hconfig: GlobalConfig) -> None:
+    with connected_session(emu, hconfig, details=emu.start_chat(display_name="Ann")) as chat:
+        hsession, details = chat.session, chat.details
+        hostile.set("SendMessage", trickle(0.5))
+        outcome = returns_within(
+            lambda: hsession.send_message(ContentType.PLAIN_TEXT, "slow answer"),
+            1.5 + SLACK, "send_message(send_timeout=1.5) against a trickling server")
+        assert isinstance(outcome.error, RequestTimeoutError), outcome.error
+        # The request did reach the service (its answer was what trickled): the transcript may
+        # show it SENT from the WebSocket; the outbox keeps it FAILED, to be resent.
+        failed = next(i for i in hsession.transcript if isinstance(i, Message)
+                      and i.text == "slow answer")
+        hostile.clear()
+        sent = hsession.resend_failed_message(failed.persistent_id or failed.id)
+        assert sent.status is MessageStatus.SENT
+        # the trickled attempt did reach the service: the same ClientToken stored it once
+        stored = [i for i in emu.transcript(details.contact_id)
+                  if i.get("Type") == "MESSAGE" and i.get("Content") == "slow answer"]
+        assert len(stored) == 1
 
 
 def test_send_message_against_a_silent_server(
-        emu: Any, hostile: HostileServer, hsession: ChatSession) -> None:
-    hsession.connect(emu.start_chat(display_name="Ann"))
-    hostile.set("SendMessage", SILENT)
-    outcome = returns_within(lambda: hsession.send_message(ContentType.PLAIN_TEXT, "void"),
-                             1.5 + SLACK, "send_message against a server that never answers")
-    assert isinstance(outcome.error, RequestTimeoutError), outcome.error
-    assert _failed(hsession, "void")
+        emu: Any, hostile: HostileServer, hconfig: GlobalConfig) -> None:
+    with connected_session(emu, hconfig, details=emu.start_chat(display_name="Ann")) as chat:
+        hsession = chat.session
+        hostile.set("SendMessage", SILENT)
+        outcome = returns_within(lambda: hsession.send_message(ContentType.PLAIN_TEXT, "void"),
+                                 1.5 + SLACK, "send_message against a server that never answers")
+        assert isinstance(outcome.error, RequestTimeoutError), outcome.error
+        assert _failed(hsession, "void")
 
 
 def _attachment(tmp_path: Path) -> Path:
@@ -116,23 +117,24 @@ def test_session_rest_calls_against_a_silent_server(
 
 
 def test_attachment_transfers_against_a_silent_server(
-        emu: Any, hostile: HostileServer, hsession: ChatSession, tmp_path: Path) -> None:
+        emu: Any, hostile: HostileServer, hconfig: GlobalConfig, tmp_path: Path) -> None:
     """The PUT (send_timeout) and the GET (transfer_timeout) to the pre-signed URLs."""
-    hsession.connect(emu.start_chat(display_name="Ann"))
-    sent = hsession.send_attachment(_attachment(tmp_path))
-    assert sent.attachment_id
-    hostile.set(DOWNLOAD, SILENT)
-    outcome = returns_within(
-        lambda: hsession.download_attachment(sent.attachment_id or "", "copy.txt", tmp_path),
-        1.0 + 1.0 + SLACK, "download_attachment against a silent server")
-    assert isinstance(outcome.error, RequestTimeoutError), outcome.error
-    assert not (tmp_path / "copy.txt").exists()
-    hostile.set(UPLOAD, trickle(0.5))
-    outcome = returns_within(lambda: hsession.send_attachment(_attachment(tmp_path)),
-                             1.5 + SLACK, "send_attachment against a trickling upload")
-    assert isinstance(outcome.error, RequestTimeoutError), outcome.error
-    assert any(isinstance(i, Message) and i.status is MessageStatus.FAILED
-               for i in hsession.transcript)
+    with connected_session(emu, hconfig, details=emu.start_chat(display_name="Ann")) as chat:
+        hsession = chat.session
+        sent = hsession.send_attachment(_attachment(tmp_path))
+        assert sent.attachment_id
+        hostile.set(DOWNLOAD, SILENT)
+        outcome = returns_within(
+            lambda: hsession.download_attachment(sent.attachment_id or "", "copy.txt", tmp_path),
+            1.0 + 1.0 + SLACK, "download_attachment against a silent server")
+        assert isinstance(outcome.error, RequestTimeoutError), outcome.error
+        assert not (tmp_path / "copy.txt").exists()
+        hostile.set(UPLOAD, trickle(0.5))
+        outcome = returns_within(lambda: hsession.send_attachment(_attachment(tmp_path)),
+                                 1.5 + SLACK, "send_attachment against a trickling upload")
+        assert isinstance(outcome.error, RequestTimeoutError), outcome.error
+        assert any(isinstance(i, Message) and i.status is MessageStatus.FAILED
+                   for i in hsession.transcript)
 
 
 @pytest.mark.parametrize("call", ["send_message", "send_event", "get_transcript",
@@ -193,14 +195,12 @@ def test_the_botocore_hooks_are_installed() -> None:
 
 
 def test_no_deadline_thread_outlives_a_call(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(evolve(config))
-    try:
-        session.connect(emu.start_chat(display_name="Ann"))
+    with connected_session(emu, evolve(config),
+                           details=emu.start_chat(display_name="Ann")) as chat:
+        session = chat.session
         session.send_message(ContentType.PLAIN_TEXT, "hi")
         session.get_transcript()
         assert _no_timer_threads()
-    finally:
-        session.reset()
     wait_until(_no_timer_threads, timeout=2)
 
 

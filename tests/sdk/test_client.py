@@ -10,14 +10,14 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from connect_chat import AWSClient, ChatSession, ContentType, GlobalConfig
+from connect_chat import AWSClient, ContentType, GlobalConfig
 from connect_chat.errors import (
     AccessDeniedError,
     InternalServerError,
     ServiceError,
     ThrottlingError,
 )
-from tests.conftest import fast
+from tests.conftest import connected_session, fast
 
 
 class CountingClient(AWSClient):
@@ -39,28 +39,21 @@ class CountingClient(AWSClient):
 def test_custom_client_class_overrides_some_methods_and_keeps_the_rest(
         emu: Any, config: GlobalConfig) -> None:
     CountingClient.calls = []
-    session = ChatSession(fast(config, custom_aws_client=CountingClient))
-    try:
-        details = emu.start_chat()
-        session.connect(details)  # create_participant_connection: not overridden
+    # connect: create_participant_connection, not overridden
+    with connected_session(emu, fast(config, custom_aws_client=CountingClient)) as chat:
+        session, details = chat.session, chat.details
         sent = session.send_message(ContentType.PLAIN_TEXT, "quiet")
         assert CountingClient.calls == ["get_transcript", "send_message:quiet"]
         stored = [i for i in emu.transcript(details.contact_id) if i.get("Id") == sent.id]
         assert stored[0]["Content"] == "QUIET"
-    finally:
-        session.reset()
 
 
 def test_custom_client_instance_is_used_as_given(emu: Any, config: GlobalConfig) -> None:
     CountingClient.calls = []
     client = CountingClient(endpoint_url=emu.endpoint_url)
-    session = ChatSession(fast(config, endpoint_url="http://127.0.0.1:9",
-                               custom_aws_client=client))
-    try:
-        session.connect(emu.start_chat())
+    with connected_session(emu, fast(config, endpoint_url="http://127.0.0.1:9",
+                                     custom_aws_client=client)):
         assert CountingClient.calls == ["get_transcript"]
-    finally:
-        session.reset()
 
 
 def test_botocore_config_is_merged_but_stays_unsigned(emu: Any) -> None:

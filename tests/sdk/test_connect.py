@@ -22,54 +22,53 @@ from connect_chat.errors import (
     InvalidInputError,
     ParticipantTokenRefusedError,
 )
-from tests.conftest import Recorder, sdk_threads
+from tests.conftest import connected_session, sdk_threads
 
 
-def test_connect_subscribes_and_exposes_connection_details(emu: Any,
-                                                           session: ChatSession) -> None:
-    details = emu.start_chat(display_name="Ann")
-    assert not session.is_chat_session_active()
-    session.connect(details)
-    assert session.is_chat_session_active()
-    assert emu.websocket_count(details.contact_id) == 1
-    call = emu.calls("CreateParticipantConnection", details.contact_id)[0]
-    assert sorted(call.body["Type"]) == ["CONNECTION_CREDENTIALS", "WEBSOCKET"]
-    provider = session.get_connection_details_provider()
-    assert provider.get_chat_details() == details
-    conn = provider.get_connection_details()
-    assert isinstance(conn, ConnectionDetails)
-    assert conn.get_websocket_url() and conn.get_websocket_url().startswith("ws://127.0.0.1:")
-    assert conn.get_connection_token()
-    expiry = conn.get_expiry()
-    assert isinstance(expiry, datetime.datetime)
-    assert expiry > datetime.datetime.now(datetime.timezone.utc)
-    assert conn.get_connection_token() not in repr(conn)
-    assert sorted(t.name for t in sdk_threads()) == [
-        f"connect-chat-dispatch-{details.contact_id}", f"connect-chat-ws-{details.contact_id}"
-    ]
+def test_connect_subscribes_and_exposes_connection_details(emu: Any) -> None:
+    with connected_session(emu, details=emu.start_chat(display_name="Ann"), connect=False) as chat:
+        session, details = chat.session, chat.details
+        assert not session.is_chat_session_active()
+        session.connect(details)
+        assert session.is_chat_session_active()
+        assert emu.websocket_count(details.contact_id) == 1
+        call = emu.calls("CreateParticipantConnection", details.contact_id)[0]
+        assert sorted(call.body["Type"]) == ["CONNECTION_CREDENTIALS", "WEBSOCKET"]
+        provider = session.get_connection_details_provider()
+        assert provider.get_chat_details() == details
+        conn = provider.get_connection_details()
+        assert isinstance(conn, ConnectionDetails)
+        assert conn.get_websocket_url() and conn.get_websocket_url().startswith("ws://127.0.0.1:")
+        assert conn.get_connection_token()
+        expiry = conn.get_expiry()
+        assert isinstance(expiry, datetime.datetime)
+        assert expiry > datetime.datetime.now(datetime.timezone.utc)
+        assert conn.get_connection_token() not in repr(conn)
+        assert sorted(t.name for t in sdk_threads()) == [
+            f"connect-chat-dispatch-{details.contact_id}", f"connect-chat-ws-{details.contact_id}"
+        ]
 
 
-def test_first_history_page_is_loaded_without_live_callbacks(emu: Any,
-                                                             session: ChatSession) -> None:
-    details = emu.start_chat(display_name="Ann")
-    agent = emu.agent(details.contact_id)
-    agent.join(display_name="Sam")
-    ids = [agent.send_message(f"earlier {i}") for i in range(3)]
-    recorder = Recorder(session)
-    session.connect(details)
-    transcript_ids = [item.id for item in session.transcript]
-    assert all(i in transcript_ids for i in ids)
-    positions = [transcript_ids.index(i) for i in ids]
-    assert positions == sorted(positions)
-    history = [item for item in session.transcript if isinstance(item, Message)]
-    assert all(item.is_from_history for item in history)
-    received = [a[0].id for a in recorder.args("on_message_received")]
-    assert not set(ids) & set(received)
-    assert recorder.count("on_connection_established") == 1
-    update = recorder.wait("on_transcript_updated")[-1][0]
-    assert [i.id for i in update.transcript_list] == transcript_ids
-    call = emu.calls("GetTranscript", details.contact_id)[0]
-    assert call.body["ScanDirection"] == "BACKWARD"
+def test_first_history_page_is_loaded_without_live_callbacks(emu: Any) -> None:
+    with connected_session(
+            emu, details=emu.start_chat(display_name="Ann"), agent_joins="Sam",
+            record=True, connect=False) as chat:
+        session, details, agent, recorder = chat.session, chat.details, chat.agent, chat.recorder
+        ids = [agent.send_message(f"earlier {i}") for i in range(3)]
+        session.connect(details)
+        transcript_ids = [item.id for item in session.transcript]
+        assert all(i in transcript_ids for i in ids)
+        positions = [transcript_ids.index(i) for i in ids]
+        assert positions == sorted(positions)
+        history = [item for item in session.transcript if isinstance(item, Message)]
+        assert all(item.is_from_history for item in history)
+        received = [a[0].id for a in recorder.args("on_message_received")]
+        assert not set(ids) & set(received)
+        assert recorder.count("on_connection_established") == 1
+        update = recorder.wait("on_transcript_updated")[-1][0]
+        assert [i.id for i in update.transcript_list] == transcript_ids
+        call = emu.calls("GetTranscript", details.contact_id)[0]
+        assert call.body["ScanDirection"] == "BACKWARD"
 
 
 def test_connect_with_a_bad_token_raises_access_denied(session: ChatSession) -> None:
@@ -108,21 +107,16 @@ def test_connect_rejects_bad_input_and_double_connect(emu: Any, session: ChatSes
     assert len(emu.calls("CreateParticipantConnection", details.contact_id)) == 1
 
 
-def test_sessions_are_independent(emu: Any, config: GlobalConfig) -> None:
-    first, second = ChatSession(config), ChatSession(config)
-    try:
-        d1, d2 = emu.start_chat(display_name="A"), emu.start_chat(display_name="B")
-        first.connect(d1)
-        second.connect(d2)
-        emu.agent(d1.contact_id).join()
-        mid = emu.agent(d1.contact_id).send_message("only for A")
+def test_sessions_are_independent(emu: Any) -> None:
+    d1, d2 = emu.start_chat(display_name="A"), emu.start_chat(display_name="B")
+    with connected_session(emu, details=d1) as a, connected_session(emu, details=d2) as b:
+        first, second = a.session, b.session
+        a.agent.join()
+        mid = a.agent.send_message("only for A")
         first.wait_for(lambda i: i.id == mid, timeout=5)
         assert all(item.id != mid for item in second.transcript)
         second.disconnect()
         assert first.is_chat_session_active() and not second.is_chat_session_active()
-    finally:
-        first.reset()
-        second.reset()
 
 
 def test_shared_is_one_instance() -> None:

@@ -13,7 +13,7 @@ from connect_chat import (
     StartPosition,
     TranscriptResponse,
 )
-from tests.conftest import Recorder, fast
+from tests.conftest import connected_session, fast
 
 
 def _chat_with_history(emu: Any, count: int) -> tuple[Any, list[str]]:
@@ -29,10 +29,10 @@ def _message_ids(session: ChatSession) -> list[str]:
 
 def test_paging_older_history_backward_descending(emu: Any, config: GlobalConfig) -> None:
     details, ids = _chat_with_history(emu, 25)
-    session = ChatSession(fast(config, transcript_page_size=5))
-    recorder = Recorder(session)
-    try:
-        session.connect(details)
+    with connected_session(
+            emu, fast(config, transcript_page_size=5), details=details,
+            record=True) as chat:
+        session, recorder = chat.session, chat.recorder
         assert _message_ids(session) == ids[-5:]
         token = session.previous_transcript_next_token
         assert token
@@ -57,27 +57,27 @@ def test_paging_older_history_backward_descending(emu: Any, config: GlobalConfig
         call = emu.calls("GetTranscript", details.contact_id)[-1]
         assert call.body["SortOrder"] == "DESCENDING" and call.body["MaxResults"] == 7
         assert call.body["NextToken"]
-    finally:
-        session.reset()
 
 
-def test_forward_from_a_start_position(emu: Any, session: ChatSession) -> None:
+def test_forward_from_a_start_position(emu: Any) -> None:
     details, ids = _chat_with_history(emu, 6)
-    session.connect(details)
-    page = session.get_transcript(scan_direction=ScanDirection.FORWARD,
-                                  sort_order=SortKey.ASCENDING, max_results=3,
-                                  start_position=ids[1])
-    got = [i.id for i in page.transcript if isinstance(i, Message)]
-    assert got and got[0] in (ids[1], ids[2])
-    assert [ids.index(i) for i in got] == sorted(ids.index(i) for i in got)
-    call = emu.calls("GetTranscript", details.contact_id)[-1]
-    assert call.body["StartPosition"] == {"Id": ids[1]} and call.body["ScanDirection"] == "FORWARD"
-    page = session.get_transcript(start_position=StartPosition(most_recent=2), max_results=2)
-    assert emu.calls("GetTranscript", details.contact_id)[-1].body["StartPosition"] == {
-        "MostRecent": 2}
-    stamp = emu.transcript(details.contact_id)[3]["AbsoluteTime"]
-    session.get_transcript(scan_direction="FORWARD",
-                           start_position=StartPosition(absolute_time=stamp))
-    assert emu.calls("GetTranscript", details.contact_id)[-1].body["StartPosition"] == {
-        "AbsoluteTime": stamp}
-    assert len(_message_ids(session)) == len(set(_message_ids(session)))
+    with connected_session(emu, details=details) as chat:
+        session = chat.session
+        page = session.get_transcript(scan_direction=ScanDirection.FORWARD,
+                                      sort_order=SortKey.ASCENDING, max_results=3,
+                                      start_position=ids[1])
+        got = [i.id for i in page.transcript if isinstance(i, Message)]
+        assert got and got[0] in (ids[1], ids[2])
+        assert [ids.index(i) for i in got] == sorted(ids.index(i) for i in got)
+        call = emu.calls("GetTranscript", details.contact_id)[-1]
+        assert call.body["StartPosition"] == {"Id": ids[1]}
+        assert call.body["ScanDirection"] == "FORWARD"
+        page = session.get_transcript(start_position=StartPosition(most_recent=2), max_results=2)
+        assert emu.calls("GetTranscript", details.contact_id)[-1].body["StartPosition"] == {
+            "MostRecent": 2}
+        stamp = emu.transcript(details.contact_id)[3]["AbsoluteTime"]
+        session.get_transcript(scan_direction="FORWARD",
+                               start_position=StartPosition(absolute_time=stamp))
+        assert emu.calls("GetTranscript", details.contact_id)[-1].body["StartPosition"] == {
+            "AbsoluteTime": stamp}
+        assert len(_message_ids(session)) == len(set(_message_ids(session)))

@@ -9,32 +9,27 @@ import pytest
 
 from connect_chat import ChatSession, ContentType, GlobalConfig, Message
 from connect_chat.errors import SessionClosedError
-from tests.conftest import Recorder, sdk_threads, wait_until
+from tests.conftest import connected_session, fast, sdk_threads, wait_until
 
 
-def test_disconnect_leaves_the_chat_and_ends_once(emu: Any, session: ChatSession) -> None:
-    details = emu.start_chat()
-    recorder = Recorder(session)
-    session.connect(details)
-    session.disconnect()
-    assert recorder.count("on_chat_ended") == 1
-    assert len(emu.calls("DisconnectParticipant", details.contact_id)) == 1
-    assert not session.is_chat_session_active()
-    assert sdk_threads() == []
-    session.disconnect()
-    session.disconnect()
-    assert recorder.count("on_chat_ended") == 1
-    assert len(emu.calls("DisconnectParticipant", details.contact_id)) == 1
-    assert len(session.transcript) >= 1  # still readable after the end
-    with pytest.raises(SessionClosedError):
-        session.send_message(ContentType.PLAIN_TEXT, "too late")
+def test_disconnect_leaves_the_chat_and_ends_once(emu: Any) -> None:
+    with connected_session(emu, record=True) as chat:
+        session, details, recorder = chat.session, chat.details, chat.recorder
+        session.disconnect()
+        assert recorder.count("on_chat_ended") == 1
+        assert len(emu.calls("DisconnectParticipant", details.contact_id)) == 1
+        assert not session.is_chat_session_active()
+        assert sdk_threads() == []
+        session.disconnect()
+        session.disconnect()
+        assert recorder.count("on_chat_ended") == 1
+        assert len(emu.calls("DisconnectParticipant", details.contact_id)) == 1
+        assert len(session.transcript) >= 1  # still readable after the end
+        with pytest.raises(SessionClosedError):
+            session.send_message(ContentType.PLAIN_TEXT, "too late")
 
 
-def test_disconnect_from_another_thread_while_callbacks_run(emu: Any,
-                                                            session: ChatSession) -> None:
-    details = emu.start_chat()
-    agent = emu.agent(details.contact_id)
-    agent.join()
+def test_disconnect_from_another_thread_while_callbacks_run(emu: Any) -> None:
     entered, release = threading.Event(), threading.Event()
 
     def slow(item: Any) -> None:
@@ -43,34 +38,33 @@ def test_disconnect_from_another_thread_while_callbacks_run(emu: Any,
             release.wait(5)
             session.send_event(ContentType.TYPING)  # calls back in while disconnect waits
 
-    session.on_message_received = slow
-    session.connect(details)
-    agent.send_message("slow")
-    assert entered.wait(5)
-    worker = threading.Thread(target=session.disconnect)
-    worker.start()
-    release.set()
-    worker.join(5)
-    assert not worker.is_alive()
-    wait_until(lambda: sdk_threads() == [], what="threads to stop")
+    with connected_session(emu, agent_joins=True, on_message_received=slow) as chat:
+        session, agent = chat.session, chat.agent
+        agent.send_message("slow")
+        assert entered.wait(5)
+        worker = threading.Thread(target=session.disconnect)
+        worker.start()
+        release.set()
+        worker.join(5)
+        assert not worker.is_alive()
+        wait_until(lambda: sdk_threads() == [], what="threads to stop")
 
 
-def test_reset_drops_state_without_leaving(emu: Any, session: ChatSession) -> None:
-    details = emu.start_chat()
-    recorder = Recorder(session)
-    session.connect(details)
-    session.send_message(ContentType.PLAIN_TEXT, "hello")
-    session.reset()
-    session.reset()
-    assert sdk_threads() == []
-    assert len(session.transcript) == 0
-    assert not session.is_chat_session_active()
-    assert session.get_connection_details_provider().get_connection_details() is None
-    assert emu.calls("DisconnectParticipant", details.contact_id) == []
-    assert recorder.count("on_chat_ended") == 0
-    assert emu.contact(details.contact_id)["State"] == "ACTIVE"
-    session.connect(details)  # the participant is still in the chat
-    assert any(isinstance(i, Message) and i.text == "hello" for i in session.transcript)
+def test_reset_drops_state_without_leaving(emu: Any) -> None:
+    with connected_session(emu, record=True) as chat:
+        session, details, recorder = chat.session, chat.details, chat.recorder
+        session.send_message(ContentType.PLAIN_TEXT, "hello")
+        session.reset()
+        session.reset()
+        assert sdk_threads() == []
+        assert len(session.transcript) == 0
+        assert not session.is_chat_session_active()
+        assert session.get_connection_details_provider().get_connection_details() is None
+        assert emu.calls("DisconnectParticipant", details.contact_id) == []
+        assert recorder.count("on_chat_ended") == 0
+        assert emu.contact(details.contact_id)["State"] == "ACTIVE"
+        session.connect(details)  # the participant is still in the chat
+        assert any(isinstance(i, Message) and i.text == "hello" for i in session.transcript)
 
 
 def test_context_manager_leaves_no_thread(emu: Any, config: GlobalConfig) -> None:
@@ -94,57 +88,50 @@ def test_fifty_connect_disconnect_cycles_leave_threads_as_they_were(
     assert {t.ident for t in threading.enumerate()} == before
 
 
-def test_pull_api_iterates_items_and_stops_at_the_end(emu: Any, session: ChatSession) -> None:
-    details = emu.start_chat()
-    agent = emu.agent(details.contact_id)
-    agent.join()
-    session.connect(details)
-    with session.messages(timeout=5) as stream:
-        sent = [agent.send_message(f"m{i}") for i in range(3)]
-        got: list[str] = []
-        for item in stream:
-            if item.id in sent:
-                got.append(item.id)
-            if len(got) == 3:
-                break
-        assert got == sent
-    stream = session.messages(timeout=5)
-    emu.end_chat(details.contact_id)
-    items = list(stream)  # ends when the chat ends, not after the timeout
-    assert any(i.content_type == ContentType.ENDED.value for i in items)
+def test_pull_api_iterates_items_and_stops_at_the_end(emu: Any) -> None:
+    with connected_session(emu, agent_joins=True) as chat:
+        session, details, agent = chat.session, chat.details, chat.agent
+        with session.messages(timeout=5) as stream:
+            sent = [agent.send_message(f"m{i}") for i in range(3)]
+            got: list[str] = []
+            for item in stream:
+                if item.id in sent:
+                    got.append(item.id)
+                if len(got) == 3:
+                    break
+            assert got == sent
+        stream = session.messages(timeout=5)
+        emu.end_chat(details.contact_id)
+        items = list(stream)  # ends when the chat ends, not after the timeout
+        assert any(i.content_type == ContentType.ENDED.value for i in items)
 
 
-def test_wait_for_finds_existing_and_future_items(emu: Any, session: ChatSession) -> None:
-    details = emu.start_chat()
-    agent = emu.agent(details.contact_id)
-    agent.join()
-    early = agent.send_message("before connect")
-    session.connect(details)
-    assert session.wait_for(lambda i: i.id == early, timeout=1).id == early
-    with pytest.raises(TimeoutError):
-        session.wait_for(lambda i: i.id == early, timeout=0.2, include_existing=False)
-    later = threading.Timer(0.1, lambda: agent.send_message("later"))
-    later.start()
-    item = session.wait_for(lambda i: isinstance(i, Message) and i.text == "later", timeout=5)
-    later.join()
-    assert isinstance(item, Message) and item.participant == "AGENT"
+def test_wait_for_finds_existing_and_future_items(emu: Any) -> None:
+    with connected_session(emu, agent_joins=True, connect=False) as chat:
+        session, details, agent = chat.session, chat.details, chat.agent
+        early = agent.send_message("before connect")
+        session.connect(details)
+        assert session.wait_for(lambda i: i.id == early, timeout=1).id == early
+        with pytest.raises(TimeoutError):
+            session.wait_for(lambda i: i.id == early, timeout=0.2, include_existing=False)
+        later = threading.Timer(0.1, lambda: agent.send_message("later"))
+        later.start()
+        item = session.wait_for(lambda i: isinstance(i, Message) and i.text == "later", timeout=5)
+        later.join()
+        assert isinstance(item, Message) and item.participant == "AGENT"
 
 
 def test_disconnect_ends_locally_when_the_service_fails(emu: Any, config: GlobalConfig,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     from botocore.config import Config
 
-    from tests.conftest import fast
-
-    session = ChatSession(fast(config, botocore_config=Config(
-        retries={"mode": "standard", "total_max_attempts": 1})))
-    recorder = Recorder(session)
-    details = emu.start_chat()
-    session.connect(details)
-    emu.faults.http_errors(status=500, rate=1.0, operations=["DisconnectParticipant"])
-    assert session.disconnect() is False
-    assert "DisconnectParticipant failed" in caplog.text
-    assert recorder.count("on_chat_ended") == 1
-    assert sdk_threads() == [] and not session.is_chat_session_active()
-    assert session.disconnect() is True  # idempotent, nothing more to do
-    assert len(emu.calls("DisconnectParticipant", details.contact_id)) == 1
+    with connected_session(emu, fast(config, botocore_config=Config(
+            retries={"mode": "standard", "total_max_attempts": 1})), record=True) as chat:
+        session, details, recorder = chat.session, chat.details, chat.recorder
+        emu.faults.http_errors(status=500, rate=1.0, operations=["DisconnectParticipant"])
+        assert session.disconnect() is False
+        assert "DisconnectParticipant failed" in caplog.text
+        assert recorder.count("on_chat_ended") == 1
+        assert sdk_threads() == [] and not session.is_chat_session_active()
+        assert session.disconnect() is True  # idempotent, nothing more to do
+        assert len(emu.calls("DisconnectParticipant", details.contact_id)) == 1

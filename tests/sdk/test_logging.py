@@ -7,35 +7,33 @@ from typing import Any
 
 import pytest
 
-from connect_chat import ChatSession, ContentType, GlobalConfig, SDKLogger
-from tests.conftest import Recorder
+from connect_chat import ContentType, SDKLogger
+from tests.conftest import connected_session
 
 
-def test_a_whole_session_logs_no_secret(emu: Any, config: GlobalConfig,
+def test_a_whole_session_logs_no_secret(emu: Any,
                                         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="connect_chat")
-    details = emu.start_chat()
-    session = ChatSession(config)
-    recorder = Recorder(session)
-    session.connect(details)
-    connection = session.get_connection_details_provider().get_connection_details()
-    assert connection is not None
-    secrets = [details.participant_token, str(connection.get_connection_token()),
-               str(connection.get_websocket_url())]
-    session.send_message(ContentType.PLAIN_TEXT, "hello")
-    emu.faults.drop_websockets(details.contact_id)
-    recorder.wait("on_connection_reestablished")
-    new = session.get_connection_details_provider().get_connection_details()
-    assert new is not None
-    secrets += [str(new.get_connection_token()), str(new.get_websocket_url())]
-    session.disconnect()
-    sdk_records = [r for r in caplog.records if r.name.startswith("connect_chat")
-                   and not r.name.startswith("connect_chat.emulator")]
-    assert sdk_records  # the SDK did log (reconnects at least)
-    text = "\n".join(r.getMessage() for r in sdk_records)
-    for secret in secrets:
-        assert secret not in text
-    assert "token=" not in text
+    with connected_session(emu, record=True) as chat:
+        session, details, recorder = chat.session, chat.details, chat.recorder
+        connection = session.get_connection_details_provider().get_connection_details()
+        assert connection is not None
+        secrets = [details.participant_token, str(connection.get_connection_token()),
+                   str(connection.get_websocket_url())]
+        session.send_message(ContentType.PLAIN_TEXT, "hello")
+        emu.faults.drop_websockets(details.contact_id)
+        recorder.wait("on_connection_reestablished")
+        new = session.get_connection_details_provider().get_connection_details()
+        assert new is not None
+        secrets += [str(new.get_connection_token()), str(new.get_websocket_url())]
+        session.disconnect()
+        sdk_records = [r for r in caplog.records if r.name.startswith("connect_chat")
+                       and not r.name.startswith("connect_chat.emulator")]
+        assert sdk_records  # the SDK did log (reconnects at least)
+        text = "\n".join(r.getMessage() for r in sdk_records)
+        for secret in secrets:
+            assert secret not in text
+        assert "token=" not in text
 
 
 class ListLogger:

@@ -9,7 +9,7 @@ import pytest
 
 from connect_chat import ChatSession, ContentType, Message, MessageStatus
 from connect_chat.errors import InvalidInputError, SessionClosedError
-from tests.conftest import Recorder, fast, wait_until
+from tests.conftest import connected_session, fast, wait_until
 
 
 @pytest.mark.parametrize("content_type, text", [
@@ -19,45 +19,43 @@ from tests.conftest import Recorder, fast, wait_until
      json.dumps({"templateType": "ListPicker", "version": "1.0", "data": {"title": "Apple"}})),
 ])
 def test_send_message_shows_placeholder_then_sent_with_same_persistent_id(
-        emu: Any, session: ChatSession, content_type: ContentType, text: str) -> None:
-    details = emu.start_chat(display_name="Ann")
-    recorder = Recorder(session)
-    session.connect(details)
-    sent = session.send_message(content_type, text)
-    assert sent.status is MessageStatus.SENT and sent.text == text
-    assert sent.content_type == content_type.value
-    stored = [i for i in emu.transcript(details.contact_id) if i.get("Content") == text]
-    assert [i["Id"] for i in stored] == [sent.id]
-    mine = recorder.wait("on_message_received", count=2,
-                         where=lambda item: isinstance(item, Message) and item.text == text)
-    first = mine[0][0]
-    assert first.status is MessageStatus.SENDING and first.id == sent.persistent_id
-    assert first.id != sent.id
-    wait_until(lambda: any(i.id == sent.id for i in session.transcript))
-    items = [i for i in session.transcript if isinstance(i, Message) and i.text == text]
-    assert len(items) == 1
-    assert items[0].persistent_id == sent.persistent_id
-    assert items[0].status in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+        emu: Any, content_type: ContentType, text: str) -> None:
+    with connected_session(emu, details=emu.start_chat(display_name="Ann"), record=True) as chat:
+        session, details, recorder = chat.session, chat.details, chat.recorder
+        sent = session.send_message(content_type, text)
+        assert sent.status is MessageStatus.SENT and sent.text == text
+        assert sent.content_type == content_type.value
+        stored = [i for i in emu.transcript(details.contact_id) if i.get("Content") == text]
+        assert [i["Id"] for i in stored] == [sent.id]
+        mine = recorder.wait("on_message_received", count=2,
+                             where=lambda item: isinstance(item, Message) and item.text == text)
+        first = mine[0][0]
+        assert first.status is MessageStatus.SENDING and first.id == sent.persistent_id
+        assert first.id != sent.id
+        wait_until(lambda: any(i.id == sent.id for i in session.transcript))
+        items = [i for i in session.transcript if isinstance(i, Message) and i.text == text]
+        assert len(items) == 1
+        assert items[0].persistent_id == sent.persistent_id
+        assert items[0].status in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 
 
-def test_receipts_move_status_and_fire_receipt_callbacks(emu: Any, session: ChatSession) -> None:
-    details = emu.start_chat(display_name="Ann")
-    agent = emu.agent(details.contact_id)
-    agent.join(display_name="Sam")
-    recorder = Recorder(session)
-    session.connect(details)
-    sent = session.send_message(ContentType.PLAIN_TEXT, "please read")
-    agent.send_receipt(sent.id, read=False)
-    delivered = recorder.wait("on_delivered_receipt")[0][0]
-    assert delivered.id == sent.id
-    wait_until(lambda: _status(session, sent.id) is MessageStatus.DELIVERED)
-    agent.send_receipt(sent.id, read=True)
-    read = recorder.wait("on_read_receipt")[0][0]
-    assert read.id == sent.id and read.content_type == ContentType.MESSAGE_READ.value
-    wait_until(lambda: _status(session, sent.id) is MessageStatus.READ)
-    updates = recorder.wait("on_message_received",
-                            where=lambda i: i.id == sent.id and i.status is MessageStatus.READ)
-    assert updates[0][0].persistent_id == sent.persistent_id
+def test_receipts_move_status_and_fire_receipt_callbacks(emu: Any) -> None:
+    with connected_session(
+            emu, details=emu.start_chat(display_name="Ann"), agent_joins="Sam",
+            record=True) as chat:
+        session, agent, recorder = chat.session, chat.agent, chat.recorder
+        sent = session.send_message(ContentType.PLAIN_TEXT, "please read")
+        agent.send_receipt(sent.id, read=False)
+        delivered = recorder.wait("on_delivered_receipt")[0][0]
+        assert delivered.id == sent.id
+        wait_until(lambda: _status(session, sent.id) is MessageStatus.DELIVERED)
+        agent.send_receipt(sent.id, read=True)
+        read = recorder.wait("on_read_receipt")[0][0]
+        assert read.id == sent.id and read.content_type == ContentType.MESSAGE_READ.value
+        wait_until(lambda: _status(session, sent.id) is MessageStatus.READ)
+        updates = recorder.wait("on_message_received",
+                                where=lambda i: i.id == sent.id and i.status is MessageStatus.READ)
+        assert updates[0][0].persistent_id == sent.persistent_id
 
 
 def _status(session: ChatSession, message_id: str) -> MessageStatus | None:
@@ -68,12 +66,8 @@ def _status(session: ChatSession, message_id: str) -> MessageStatus | None:
 
 
 def test_typing_is_throttled_and_other_events_are_sent(emu: Any, config: Any) -> None:
-    session = ChatSession(fast(config, typing_throttle=60.0))
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        agent.join()
-        session.connect(details)
+    with connected_session(emu, fast(config, typing_throttle=60.0), agent_joins=True) as chat:
+        session, details, agent = chat.session, chat.details, chat.agent
         assert session.send_event(ContentType.TYPING) is True
         assert session.send_event(ContentType.TYPING, "") is False
         typing_calls = [c for c in emu.calls("SendEvent", details.contact_id)
@@ -85,23 +79,21 @@ def test_typing_is_throttled_and_other_events_are_sent(emu: Any, config: Any) ->
         reads = [c for c in emu.calls("SendEvent", details.contact_id)
                  if c.body["ContentType"] == ContentType.MESSAGE_READ.value]
         assert json.loads(reads[0].body["Content"]) == {"messageId": mid}
-    finally:
-        session.reset()
 
 
-def test_bad_input_is_rejected_before_sending(emu: Any, session: ChatSession) -> None:
-    details = emu.start_chat()
-    session.connect(details)
-    before = len(emu.calls(contact_id=details.contact_id))
-    with pytest.raises(InvalidInputError):
-        session.send_message(ContentType.TYPING, "x")
-    with pytest.raises(InvalidInputError):
-        session.send_message(ContentType.PLAIN_TEXT, "")
-    with pytest.raises(InvalidInputError):
-        session.send_message(ContentType.PLAIN_TEXT, "x" * 1025)
-    with pytest.raises(InvalidInputError):
-        session.send_event(ContentType.PLAIN_TEXT, "x")
-    assert len(emu.calls(contact_id=details.contact_id)) == before
+def test_bad_input_is_rejected_before_sending(emu: Any) -> None:
+    with connected_session(emu) as chat:
+        session, details = chat.session, chat.details
+        before = len(emu.calls(contact_id=details.contact_id))
+        with pytest.raises(InvalidInputError):
+            session.send_message(ContentType.TYPING, "x")
+        with pytest.raises(InvalidInputError):
+            session.send_message(ContentType.PLAIN_TEXT, "")
+        with pytest.raises(InvalidInputError):
+            session.send_message(ContentType.PLAIN_TEXT, "x" * 1025)
+        with pytest.raises(InvalidInputError):
+            session.send_event(ContentType.PLAIN_TEXT, "x")
+        assert len(emu.calls(contact_id=details.contact_id)) == before
 
 
 def test_sending_without_a_connection_raises(session: ChatSession) -> None:
@@ -118,11 +110,9 @@ def test_failed_send_marks_the_placeholder_failed(emu: Any, config: Any) -> None
 
     from connect_chat.errors import InternalServerError
 
-    session = ChatSession(fast(config, send_timeout=0.3, botocore_config=Config(
-        retries={"mode": "standard", "total_max_attempts": 1})))
-    try:
-        details = emu.start_chat()
-        session.connect(details)
+    with connected_session(emu, fast(config, send_timeout=0.3, botocore_config=Config(
+            retries={"mode": "standard", "total_max_attempts": 1}))) as chat:
+        session = chat.session
         emu.faults.http_errors(status=500, rate=1.0, operations=["SendMessage"])
         with pytest.raises(InternalServerError) as caught:
             session.send_message(ContentType.PLAIN_TEXT, "doomed")
@@ -130,5 +120,3 @@ def test_failed_send_marks_the_placeholder_failed(emu: Any, config: Any) -> None
         assert caught.value.__cause__ is not None
         wait_until(lambda: any(isinstance(i, Message) and i.status is MessageStatus.FAILED
                                for i in session.transcript))
-    finally:
-        session.reset()

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from connect_chat import (
-    ChatSession,
     ContentType,
     Features,
     GlobalConfig,
@@ -17,7 +16,7 @@ from connect_chat import (
 )
 from connect_chat.errors import InvalidInputError
 from connect_chat.receipts import ReceiptOutcome
-from tests.conftest import fast, wait_until
+from tests.conftest import connected_session, fast, wait_until
 
 
 def _receipt_config(config: GlobalConfig, enabled: bool = True) -> GlobalConfig:
@@ -28,12 +27,8 @@ def _receipt_config(config: GlobalConfig, enabled: bool = True) -> GlobalConfig:
 
 def test_one_read_receipt_per_window_for_the_newest_message(emu: Any,
                                                             config: GlobalConfig) -> None:
-    session = ChatSession(_receipt_config(config))
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        agent.join()
-        session.connect(details)
+    with connected_session(emu, _receipt_config(config), agent_joins=True) as chat:
+        session, details, agent = chat.session, chat.details, chat.agent
         tickets: dict[str, Any] = {}
 
         def on_message(item: Any) -> None:
@@ -61,35 +56,25 @@ def test_one_read_receipt_per_window_for_the_newest_message(emu: Any,
         assert own.wait(1) is ReceiptOutcome.SUPPRESSED
         with pytest.raises(InvalidInputError):
             session.send_message_receipt(ContentType.TYPING, second)
-    finally:
-        session.reset()
 
 
 def test_receipts_disabled_sends_nothing(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(_receipt_config(config, enabled=False))
-    try:
-        details = emu.start_chat()
-        agent = emu.agent(details.contact_id)
-        agent.join()
-        session.connect(details)
+    with connected_session(emu, _receipt_config(config, enabled=False), agent_joins=True) as chat:
+        session, details, agent = chat.session, chat.details, chat.agent
         mid = agent.send_message("one")
         item = session.wait_for(lambda i: i.id == mid, timeout=5)
         ticket = session.send_message_receipt(MessageReceiptType.MESSAGE_DELIVERED, item)
         assert ticket.wait(1) is ReceiptOutcome.SUPPRESSED
         assert emu.calls("SendEvent", details.contact_id) == []
-    finally:
-        session.reset()
 
 
 def test_pending_receipts_fail_when_the_session_ends(emu: Any, config: GlobalConfig) -> None:
-    session = ChatSession(fast(_receipt_config(config), features=Features(
-        message_receipts=MessageReceipts(throttle_time=60.0))))
-    details = emu.start_chat()
-    agent = emu.agent(details.contact_id)
-    agent.join()
-    session.connect(details)
-    mid = agent.send_message("one")
-    session.wait_for(lambda i: i.id == mid, timeout=5)
-    ticket = session.send_message_receipt(MessageReceiptType.MESSAGE_READ, mid)
-    session.reset()
-    assert ticket.wait(2) is ReceiptOutcome.FAILED
+    slow_receipts = Features(message_receipts=MessageReceipts(throttle_time=60.0))
+    with connected_session(emu, fast(_receipt_config(config), features=slow_receipts),
+                           agent_joins=True) as chat:
+        session, agent = chat.session, chat.agent
+        mid = agent.send_message("one")
+        session.wait_for(lambda i: i.id == mid, timeout=5)
+        ticket = session.send_message_receipt(MessageReceiptType.MESSAGE_READ, mid)
+        session.reset()
+        assert ticket.wait(2) is ReceiptOutcome.FAILED

@@ -8,6 +8,7 @@ import pytest
 
 from connect_chat import ChatSession, ContentType, Message, MessageStatus
 from connect_chat.errors import ServiceError
+from tests.conftest import connected_session
 
 
 def _copies(session: ChatSession, persistent_id: str) -> list[Message]:
@@ -18,30 +19,32 @@ def _copies(session: ChatSession, persistent_id: str) -> list[Message]:
 
 
 def test_sent_message_is_in_the_transcript_exactly_once_when_send_returns(
-    emu: Any, session: ChatSession
+    emu: Any
 ) -> None:
-    session.connect(emu.start_chat(display_name="Ann"))
-    for number in range(60):
-        sent = session.send_message(ContentType.PLAIN_TEXT, f"same text {number % 3}")
-        copies = _copies(session, sent.persistent_id)
-        assert len(copies) == 1, (number, copies)
-        assert copies[0].id == sent.id
-        assert copies[0].status in (MessageStatus.SENT, MessageStatus.DELIVERED,
-                                    MessageStatus.READ)
-    texts = [item.text for item in session.transcript if isinstance(item, Message)]
-    assert len(texts) == 60
+    with connected_session(emu, details=emu.start_chat(display_name="Ann")) as chat:
+        session = chat.session
+        for number in range(60):
+            sent = session.send_message(ContentType.PLAIN_TEXT, f"same text {number % 3}")
+            copies = _copies(session, sent.persistent_id)
+            assert len(copies) == 1, (number, copies)
+            assert copies[0].id == sent.id
+            assert copies[0].status in (MessageStatus.SENT, MessageStatus.DELIVERED,
+                                        MessageStatus.READ)
+        texts = [item.text for item in session.transcript if isinstance(item, Message)]
+        assert len(texts) == 60
 
 
 def test_a_failed_send_is_in_the_transcript_as_failed_when_the_call_raises(
-    emu: Any, session: ChatSession
+    emu: Any
 ) -> None:
-    session.connect(emu.start_chat(display_name="Ann"))
-    emu.faults.http_errors(status=400, count=1, operations=["SendMessage"])
-    with pytest.raises(ServiceError):
-        session.send_message(ContentType.PLAIN_TEXT, "will fail")
-    failed = [
-        item for item in session.transcript
-        if isinstance(item, Message) and item.text == "will fail"
-    ]
-    assert len(failed) == 1
-    assert failed[0].status is MessageStatus.FAILED
+    with connected_session(emu, details=emu.start_chat(display_name="Ann")) as chat:
+        session = chat.session
+        emu.faults.http_errors(status=400, count=1, operations=["SendMessage"])
+        with pytest.raises(ServiceError):
+            session.send_message(ContentType.PLAIN_TEXT, "will fail")
+        failed = [
+            item for item in session.transcript
+            if isinstance(item, Message) and item.text == "will fail"
+        ]
+        assert len(failed) == 1
+        assert failed[0].status is MessageStatus.FAILED

@@ -25,7 +25,14 @@ from connect_chat.credentials import Credentials
 from connect_chat.deadlines import bounded
 from connect_chat.dispatcher import Dispatcher
 from connect_chat.enums import MessageReceiptType, ScanDirection, SortKey
-from connect_chat.errors import AccessDeniedError, ChatEndedError, ConnectChatError
+from connect_chat.errors import (
+    AccessDeniedError,
+    ChatEndedError,
+    ConnectChatError,
+    ConnectionTimeoutError,
+    InvalidInputError,
+    SessionClosedError,
+)
 from connect_chat.inbox import (
     Call,
     EndSession,
@@ -35,18 +42,54 @@ from connect_chat.inbox import (
     Outcome,
     SocketEvent,
 )
-from connect_chat.models import ChatDetails, ConnectionDetails, Message, TranscriptItem
+from connect_chat.models import (
+    ChatDetails,
+    ConnectionDetails,
+    Message,
+    StartPosition,
+    TranscriptItem,
+    TranscriptResponse,
+)
 from connect_chat.outbox import Retrier, Sender
 from connect_chat.parsing import TranscriptPage, parse_transcript_page
 from connect_chat.receipts import ReceiptBatch, ReceiptThrottle
 from connect_chat.stats import SessionStats
 from connect_chat.streams import Subscribers
 from connect_chat.transcript import Transcript
-from connect_chat.websocket import SocketWorker
+from connect_chat.websocket import SocketWorker, first_open_timeout
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+def client_for(config: GlobalConfig) -> AWSClient:
+    """The client ``config`` asks for: its ``custom_aws_client`` (an instance, or a subclass
+    to build), else an ``AWSClient`` for its region and endpoint."""
+    custom = config.custom_aws_client
+    if isinstance(custom, AWSClient):
+        return custom
+    cls = custom if custom is not None else AWSClient
+    if not (isinstance(cls, type) and issubclass(cls, AWSClient)):
+        raise InvalidInputError("custom_aws_client must be an AWSClient subclass or instance")
+    return cls(
+        config.region, config.endpoint_url, config.botocore_config,
+        disable_csm=config.disable_csm,
+    )
+
+
+
+@attrs.define(eq=False)
+class ConnectAttempt:
+    """A ``connect()`` in progress: a stop that comes before its connection exists is kept
+    here (``stop``: "disconnect" or "reset"), and ``connect()`` obeys it."""
+
+    thread: threading.Thread = attrs.field(factory=threading.current_thread)
+    stop: str | None = None
+    conn: Connection | None = None
+    #: Whether the participant left (DisconnectParticipant confirmed) after such a stop.
+    left: bool = False
+    done: threading.Event = attrs.field(factory=threading.Event)
 
 
 class Connection:
@@ -167,6 +210,35 @@ class Connection:
         if threading.current_thread() is not self.dispatcher.thread:
             done.wait(timeout)
 
+    def fetch_history(
+        self,
+        scan: str,
+        order: str,
+        max_results: int,
+        next_token: str | None,
+        position: StartPosition | None,
+    ) -> TranscriptResponse:
+        """``get_transcript()``: one page, merged into the transcript (no live callbacks)."""
+        page = parse_transcript_page(self.call(lambda token: self.client.get_transcript(
+            token,
+            scan_direction=scan,
+            sort_order=order,
+            max_results=max_results,
+            next_token=next_token,
+            start_position=position,
+        )))
+        self.merge_history(HistoryPage(
+            page=page,
+            scan_direction=scan,
+            start_position_given=bool(position and position.to_request()),
+            requested_token=next_token or None,
+        ), self.config.connect_timeout)
+        return TranscriptResponse(
+            initial_contact_id=page.initial_contact_id,
+            next_token=page.next_token or "",
+            transcript=tuple(p.item for p in page.items),
+        )
+
     def _fetch_older(self, next_token: str | None) -> TranscriptPage:
         """One gap-fill page: BACKWARD from the newest item, or from ``next_token``."""
         return parse_transcript_page(self.call(lambda token: self.client.get_transcript(
@@ -228,6 +300,28 @@ class Connection:
             )
             return False
         return True
+
+    def open(self, deadline: float) -> None:
+        """connect(): the threads, the subscribed WebSocket, the first transcript page, by
+        ``deadline``; ``SessionClosedError`` if a stop came meanwhile."""
+        # A failed first open is retried (fresh URL, backoff) as long as connect() waits.
+        self.socket.first_deadline = deadline
+        self.start()
+        ready = self.socket.ready.wait(max(0.0, deadline - time.monotonic()))
+        if ready and self.closing:
+            raise SessionClosedError("disconnect() or reset() ended connect()")
+        if not ready or self.socket.first_error is not None:
+            error = self.socket.first_error
+            last = self.socket.last_error
+            if error is None:
+                raise ConnectionTimeoutError(first_open_timeout(last)) from last
+            if isinstance(error, ConnectChatError):
+                raise error
+            raise ConnectionTimeoutError("the chat WebSocket could not be opened") from error
+        with bounded(deadline):
+            self.load_first_page(max(0.0, deadline - time.monotonic()))
+        if self.closing:
+            raise SessionClosedError("disconnect() or reset() ended connect()")
 
     # -- receipts (dispatcher thread) ---------------------------------------------------------
 

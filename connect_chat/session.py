@@ -22,13 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-import attrs
-
 from connect_chat.attachments import Progress, save_download
 from connect_chat.callbacks import CALLBACK_NAMES, SessionCallbacks
 from connect_chat.client import AWSClient, count_retries, warn_if_unverified
 from connect_chat.config import GlobalConfig
-from connect_chat.connection import Connection
+from connect_chat.connection import ConnectAttempt, Connection, client_for
 from connect_chat.credentials import ConnectionDetailsProvider
 from connect_chat.deadlines import bounded, watched_http_session
 from connect_chat.enums import (
@@ -48,7 +46,6 @@ from connect_chat.errors import (
     RequestTimeoutError,
     SessionClosedError,
 )
-from connect_chat.inbox import HistoryPage
 from connect_chat.interactive import ViewResource
 from connect_chat.models import (
     ChatDetails,
@@ -59,35 +56,22 @@ from connect_chat.models import (
     TranscriptItem,
     TranscriptResponse,
 )
-from connect_chat.parsing import parse_transcript_page
 from connect_chat.receipts import ReceiptTicket
 from connect_chat.stats import SessionStats
 from connect_chat.streams import ItemStream, Subscribers
 from connect_chat.transcript import TranscriptView
 from connect_chat.typing_indicators import TypingThrottle
 from connect_chat.validation import (
+    checked_authentication,
     checked_event,
     checked_message,
+    checked_timeout,
     checked_transcript_request,
 )
-from connect_chat.websocket import first_open_timeout
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CALLBACK_NAMES", "ChatSession", "ConnectionDetailsProvider"]
-
-
-@attrs.define(eq=False)
-class _Connecting:
-    """A ``connect()`` in progress: a stop that comes before its connection exists is kept
-    here (``stop``: "disconnect" or "reset"), and ``connect()`` obeys it."""
-
-    thread: threading.Thread = attrs.field(factory=threading.current_thread)
-    stop: str | None = None
-    conn: Connection | None = None
-    #: Whether the participant left (DisconnectParticipant confirmed) after such a stop.
-    left: bool = False
-    done: threading.Event = attrs.field(factory=threading.Event)
 
 
 class ChatSession(SessionCallbacks):
@@ -111,7 +95,7 @@ class ChatSession(SessionCallbacks):
         self._config = config if config is not None else GlobalConfig()
         self._client: AWSClient | None = None
         self._conn: Connection | None = None
-        self._connecting: _Connecting | None = None
+        self._connecting: ConnectAttempt | None = None
         self._provider = ConnectionDetailsProvider()
         self._subscribers = Subscribers()
         self._typing = TypingThrottle(self._config.typing_throttle)
@@ -144,22 +128,7 @@ class ChatSession(SessionCallbacks):
     def _aws_client(self) -> AWSClient:
         with self._lock:
             if self._client is None:
-                config = self._config
-                custom = config.custom_aws_client
-                if isinstance(custom, AWSClient):
-                    self._client = custom
-                else:
-                    cls = custom if custom is not None else AWSClient
-                    if not (isinstance(cls, type) and issubclass(cls, AWSClient)):
-                        raise InvalidInputError(
-                            "custom_aws_client must be an AWSClient subclass or instance"
-                        )
-                    self._client = cls(
-                        config.region,
-                        config.endpoint_url,
-                        config.botocore_config,
-                        disable_csm=config.disable_csm,
-                    )
+                self._client = client_for(self._config)
                 warn_if_unverified(self._client)
                 count_retries(self._client, lambda: self.stats.incr("retries"), str(id(self)))
             return self._client
@@ -204,10 +173,7 @@ class ChatSession(SessionCallbacks):
         """
         if not isinstance(chat_details, ChatDetails) or not chat_details.participant_token:
             raise InvalidInputError("connect() needs ChatDetails with a participant_token")
-        if timeout is not None and (
-            not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0
-        ):
-            raise InvalidInputError(f"timeout must be a positive number or None, got {timeout!r}")
+        checked_timeout(timeout, positive=True)
         with self._lock:
             old = self._conn
             if self._connecting is not None:
@@ -217,7 +183,7 @@ class ChatSession(SessionCallbacks):
                     "the session is already connected: disconnect() or reset() first"
                 )
             config = self._config
-            attempt = self._connecting = _Connecting()
+            attempt = self._connecting = ConnectAttempt()
         try:
             self._connect(chat_details, config, timeout, old, attempt)
         finally:
@@ -231,7 +197,7 @@ class ChatSession(SessionCallbacks):
         config: GlobalConfig,
         timeout: float | None,
         old: Connection | None,
-        attempt: _Connecting,
+        attempt: ConnectAttempt,
     ) -> None:
         if old is not None:
             old.finish(chat_ended=False)
@@ -277,32 +243,11 @@ class ChatSession(SessionCallbacks):
             raise SessionClosedError(f"{stop}() ended connect()")
         self._provider._attach(chat_details, conn.credentials)
         try:
-            self._open(conn, deadline)
+            conn.open(deadline)
         except BaseException:  # an error, a timeout, Ctrl-C: nothing keeps running
             if not conn.closing:
                 self._abandon(conn)
             raise
-
-    def _open(self, conn: Connection, deadline: float) -> None:
-        """The threads, the subscribed WebSocket, the first transcript page."""
-        # A failed first open is retried (fresh URL, backoff) as long as connect() waits.
-        conn.socket.first_deadline = deadline
-        conn.start()
-        ready = conn.socket.ready.wait(max(0.0, deadline - time.monotonic()))
-        if ready and conn.closing:
-            raise SessionClosedError("disconnect() or reset() ended connect()")
-        if not ready or conn.socket.first_error is not None:
-            error = conn.socket.first_error
-            last = conn.socket.last_error
-            if error is None:
-                raise ConnectionTimeoutError(first_open_timeout(last)) from last
-            if isinstance(error, ConnectChatError):
-                raise error
-            raise ConnectionTimeoutError("the chat WebSocket could not be opened") from error
-        with bounded(deadline):
-            conn.load_first_page(max(0.0, deadline - time.monotonic()))
-        if conn.closing:
-            raise SessionClosedError("disconnect() or reset() ended connect()")
 
     def _abandon(self, conn: Connection) -> None:
         conn.finish(chat_ended=False)
@@ -561,23 +506,13 @@ class ChatSession(SessionCallbacks):
 
     # -- authentication (Authenticate Customer flow block) -------------------------------
 
-    @staticmethod
-    def _check_session_id(session_id: str) -> None:
-        if not isinstance(session_id, str) or len(session_id) != 36:
-            raise InvalidInputError(
-                "session_id must be the 36-character SessionId of the "
-                "authentication.initiated event (event.session_id)"
-            )
-
     def get_authentication_url(self, session_id: str, redirect_uri: str) -> str:
         """GetAuthenticationUrl: the URL where the customer signs in (after
         ``on_authentication_initiated``; ``session_id`` is that event's ``session_id``).
 
         The URL is a secret of this customer: open it for them, do not log it.
         """
-        self._check_session_id(session_id)
-        if not isinstance(redirect_uri, str) or not 1 <= len(redirect_uri) <= 1024:
-            raise InvalidInputError("redirect_uri must be a string of 1..1024 characters")
+        checked_authentication(session_id, redirect_uri)
         conn = self._active_connection()
         url = conn.call(
             lambda token: conn.client.get_authentication_url(token, session_id, redirect_uri)
@@ -588,7 +523,7 @@ class ChatSession(SessionCallbacks):
 
     def cancel_participant_authentication(self, session_id: str) -> None:
         """CancelParticipantAuthentication: the customer declines to sign in."""
-        self._check_session_id(session_id)
+        checked_authentication(session_id)
         conn = self._active_connection()
         conn.call(lambda token: conn.client.cancel_participant_authentication(token, session_id))
 
@@ -627,26 +562,8 @@ class ChatSession(SessionCallbacks):
         scan, order, position = checked_transcript_request(
             scan_direction, sort_order, max_results, next_token, start_position
         )
-        conn = self._active_connection()
-        response = conn.call(lambda token: conn.client.get_transcript(
-            token,
-            scan_direction=scan,
-            sort_order=order,
-            max_results=max_results,
-            next_token=next_token,
-            start_position=position,
-        ))
-        page = parse_transcript_page(response)
-        conn.merge_history(HistoryPage(
-            page=page,
-            scan_direction=scan,
-            start_position_given=bool(position and position.to_request()),
-            requested_token=next_token or None,
-        ), conn.config.connect_timeout)
-        return TranscriptResponse(
-            initial_contact_id=page.initial_contact_id,
-            next_token=page.next_token or "",
-            transcript=tuple(p.item for p in page.items),
+        return self._active_connection().fetch_history(
+            scan, order, max_results, next_token, position
         )
 
     # -- pull API ------------------------------------------------------------------------
@@ -656,10 +573,7 @@ class ChatSession(SessionCallbacks):
 
         Iterating it stops after ``timeout`` seconds without an item, or when the chat ends.
         """
-        if timeout is not None and (
-            not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0
-        ):
-            raise InvalidInputError(f"timeout must be a number >= 0 or None, got {timeout!r}")
+        checked_timeout(timeout)
         with self._lock:
             size = self._config.pull_queue_size
         return self._subscribers.add(size, timeout)
@@ -678,18 +592,8 @@ class ChatSession(SessionCallbacks):
         """
         if not callable(predicate):
             raise InvalidInputError("wait_for needs a predicate: a callable taking an item")
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0:
-            raise InvalidInputError(f"timeout must be a number >= 0, got {timeout!r}")
+        checked_timeout(timeout, optional=False)
         deadline = time.monotonic() + timeout
-        with self.messages() as stream:
-            if include_existing:
-                for item in self.transcript:
-                    if predicate(item):
-                        return item
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("no matching chat item within the timeout")
-                item = stream.get(remaining)
-                if predicate(item):
-                    return item
+        with self.messages() as stream:  # subscribed before the transcript is read: no gap
+            existing = self.transcript if include_existing else ()
+            return stream.first(predicate, deadline, existing)

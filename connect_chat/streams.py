@@ -10,7 +10,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from connect_chat.errors import SessionClosedError
 from connect_chat.models import TranscriptItem
@@ -67,6 +67,25 @@ class ItemStream:
             self._items.popleft()
         assert isinstance(item, TranscriptItem)
         return item
+
+    def first(
+        self,
+        predicate: Callable[[TranscriptItem], bool],
+        deadline: float,
+        existing: Iterable[TranscriptItem] = (),
+    ) -> TranscriptItem:
+        """The first of ``existing``, then of the items pulled, that matches ``predicate``;
+        ``TimeoutError`` at ``deadline`` (monotonic), ``SessionClosedError`` at the end."""
+        for item in existing:
+            if predicate(item):
+                return item
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no matching chat item within the timeout")
+            item = self.get(remaining)
+            if predicate(item):
+                return item
 
     def __iter__(self) -> Iterator[TranscriptItem]:
         while True:

@@ -68,3 +68,31 @@ def checked_transcript_request(
     if start_position is not None and not isinstance(start_position, StartPosition):
         raise InvalidInputError("start_position must be a StartPosition, a message id or None")
     return scan, order, start_position
+
+
+def checked_timeout(value: object, *, positive: bool = False, optional: bool = True) -> None:
+    """A timeout argument: a number of seconds (> 0 with ``positive``, else >= 0), or None
+    when ``optional``."""
+    if value is None and optional:
+        return
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        bound = "a positive number" if positive else "a number >= 0"
+        raise InvalidInputError(
+            f"timeout must be {bound}{' or None' if optional else ''}, got {value!r}"
+        )
+
+
+def checked_authentication(session_id: object, redirect_uri: object = "-") -> None:
+    """The arguments of GetAuthenticationUrl / CancelParticipantAuthentication."""
+    if not isinstance(session_id, str) or len(session_id) != 36:
+        raise InvalidInputError(
+            "session_id must be the 36-character SessionId of the "
+            "authentication.initiated event (event.session_id)"
+        )
+    if not isinstance(redirect_uri, str) or not 1 <= len(redirect_uri) <= 1024:
+        raise InvalidInputError("redirect_uri must be a string of 1..1024 characters")

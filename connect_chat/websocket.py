@@ -45,7 +45,6 @@ old socket is kept and the refresh is tried again one heartbeat interval later.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import enum
 import logging
 import random
@@ -70,17 +69,21 @@ from connect_chat.errors import (
     ParticipantTokenRefusedError,
     WebSocketError,
 )
+from connect_chat.handover import (
+    HandOver,
+    close_ws,
+    frame_ends_chat,
+    refresh_time,
+    text_of,
+)
 from connect_chat.inbox import RawFrame, SocketEvent
 from connect_chat.models import ConnectionDetails
 from connect_chat.protocol import (
     HEARTBEAT_FRAME,
     PING_FRAME,
     SUBSCRIBE_FRAME,
-    Frame,
     FrameKind,
-    chat_inner,
     classify_frame,
-    is_chat_ended,
     is_ping_ok,
     subscribe_status,
 )
@@ -95,10 +98,6 @@ MAX_IDLE_WAIT = 1.0
 
 #: Every ``chat.ended`` event frame contains this text (its content type).
 _ENDED_MARK = "chat.ended"
-
-
-class _SocketGone(Exception):
-    """A socket closed or failed while being read (internal)."""
 
 
 class _Exit(enum.Enum):
@@ -150,13 +149,10 @@ class SocketWorker:
         self._resumed = False
         self._ws: wsclient.WebSocket | None = None
         self._ws_lock = threading.Lock()
-        #: Chat frames passed on from the old socket of a refresh, and until when to dedupe.
-        self._overlap: set[str] = set()
-        self._overlap_until = 0.0
-        #: How many make-before-break refreshes completed, and how many frames received on
-        #: both sockets of one were dropped as duplicates (for monitoring and tests).
+        #: The make-before-break hand-over (and its overlap dedupe).
+        self._handover = HandOver(config, post, lambda: self._stop)
+        #: How many make-before-break refreshes completed (for monitoring and tests).
         self.refreshes = 0
-        self.overlap_duplicates = 0
         #: Set once the first open+subscribe finished, well or badly (``first_error``).
         self.ready = threading.Event()
         self.first_error: BaseException | None = None
@@ -166,6 +162,11 @@ class SocketWorker:
         self.first_deadline: float | None = None
         self.last_error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    @property
+    def overlap_duplicates(self) -> int:
+        """Frames received on both sockets of a refresh, dropped as duplicates."""
+        return self._handover.duplicates
 
     # -- control (any thread) ------------------------------------------------------------
 
@@ -409,7 +410,7 @@ class SocketWorker:
             if opcode != wsclient.ABNF.OPCODE_TEXT:
                 self._post(RawFrame("", binary=True))
                 continue
-            text = _text_of(data)
+            text = text_of(data)
             if text is None:
                 self._post(_INVALID_UTF8)
                 continue
@@ -446,7 +447,7 @@ class SocketWorker:
         heartbeat_sent: float | None = None
         ping_sent: float | None = None
         last_frame = time.monotonic()
-        refresh_at = self._refresh_time(details, last_frame)
+        refresh_at = refresh_time(self._config, details, last_frame)
         while True:
             if self._stop:
                 return _Exit.STOP
@@ -465,7 +466,7 @@ class SocketWorker:
                 next_beat = now + interval
                 heartbeat_sent = ping_sent = None
                 last_frame = now
-                refresh_at = self._refresh_time(details, now)
+                refresh_at = refresh_time(self._config, details, now)
                 continue
             try:
                 if now >= next_beat:
@@ -518,7 +519,7 @@ class SocketWorker:
             if opcode != wsclient.ABNF.OPCODE_TEXT:
                 self._post(RawFrame("", binary=True))  # counted and logged by the dispatcher
                 continue
-            text = _text_of(data)
+            text = text_of(data)
             if text is None:
                 self._post(_INVALID_UTF8)  # counted and dropped, the socket goes on
                 continue
@@ -534,10 +535,10 @@ class SocketWorker:
                     self._post(SocketEvent.DEEP_HEARTBEAT_FAILURE)
                     ping_sent = None
             elif kind is FrameKind.CHAT:
-                if not self._seen_in_overlap(text):
+                if not self._handover.seen(text):
                     self._post(frame)
                 # Decode the item only when it may be the end (the dispatcher decodes it anyway).
-                if _ENDED_MARK in text and _frame_ends_chat(frame):
+                if _ENDED_MARK in text and frame_ends_chat(frame):
                     return _Exit.ENDED
             elif kind is FrameKind.SUBSCRIBE:
                 logger.debug("subscribe acknowledged again")
@@ -545,31 +546,6 @@ class SocketWorker:
                 self._post(RawFrame(text))
 
     # -- proactive refresh (make-before-break) -----------------------------------------------
-
-    def _refresh_time(self, details: ConnectionDetails, opened: float) -> float | None:
-        """When (monotonic) to replace the socket opened at ``opened``, or None for never.
-
-        ``connection_refresh_margin`` before the token's ``Expiry`` or the URL's
-        ``ConnectionExpiry`` -- at the latest when 3/4 of the remaining lifetime has passed --
-        or ``websocket_max_lifetime`` after opening, whichever comes first. An expiry already
-        past by the local clock (clock skew) is ignored: the reactive paths cover it.
-        """
-        config = self._config
-        now = time.monotonic()
-        wall = datetime.datetime.now(datetime.timezone.utc)
-        times: list[float] = []
-        if config.websocket_max_lifetime is not None:
-            times.append(opened + config.websocket_max_lifetime)
-        for expiry in (details.expiry, details.websocket_url_expiry):
-            if expiry is None:
-                continue
-            remaining = (expiry - wall).total_seconds()
-            if remaining <= 0:
-                logger.debug("an expiry is already past by the local clock; not scheduling")
-                continue
-            times.append(now + max(remaining - config.connection_refresh_margin,
-                                   remaining * 0.75))
-        return min(times) if times else None
 
     def _refresh(
         self, old: wsclient.WebSocket
@@ -592,7 +568,7 @@ class SocketWorker:
             with self._ws_lock:
                 half, self._ws = self._ws, old
             if half is not None and half is not old:
-                _close_ws(half)
+                close_ws(half)
             if self._stop:
                 return _Exit.STOP
             if self._suspended:
@@ -600,134 +576,23 @@ class SocketWorker:
             logger.warning("opening the refreshed WebSocket failed (%s); keeping the old one",
                            type(exc).__name__)
             return None
-        ended = self._hand_over(old, new, early)
-        _close_ws(old)
+        ended = self._handover.run(old, new, early)
+        close_ws(old)
         self.refreshes += 1
         logger.info("the WebSocket was refreshed (make-before-break)")
         for text in early:
-            if not self._seen_in_overlap(text):
+            if not self._handover.seen(text):
                 self._post(RawFrame(text))
         if ended:
             return _Exit.ENDED
         return new, details
 
-    def _hand_over(self, old: wsclient.WebSocket, new: wsclient.WebSocket,
-                   early: list[str]) -> bool:
-        """Pass on what only the old socket has; True if the chat ended meanwhile.
-
-        The server sends every item from the new socket's subscription on to both sockets,
-        in the same order: the old socket's stream ends with the new one's beginning. So the
-        old socket is read (and its chat frames passed on) until it is quiet or until it
-        reaches the first chat frame the new socket received -- from there on the new socket
-        has everything. Frames read from the new socket meanwhile are kept in ``early`` (passed
-        on afterwards unless the old socket already did), and every frame passed on from the
-        old socket is remembered for a while so that its copy on the new socket is dropped.
-        """
-        config = self._config
-        deadline = time.monotonic() + config.connect_timeout
-        ended = False
-        with contextlib.suppress(Exception):
-            old.settimeout(config.socket_poll_interval)
-            new.settimeout(min(0.01, config.socket_poll_interval))
-        try:
-            while time.monotonic() < deadline and not self._stop:
-                with contextlib.suppress(_SocketGone):  # the pump will find out
-                    early.extend(self._read_chat(new) or [])
-                try:
-                    texts = self._read_chat(old)
-                except _SocketGone:
-                    logger.warning("the old WebSocket failed during a refresh; filling the gap")
-                    self._post(SocketEvent.GAP)
-                    break
-                if texts is None:
-                    break  # quiet: it holds nothing the new socket lacks
-                reached = False
-                for text in texts:
-                    if text in early:
-                        reached = True
-                        break
-                    self._overlap.add(text)
-                    self._post(RawFrame(text))
-                    ended = ended or _ends_chat(text)
-                if reached:
-                    break
-        finally:
-            with contextlib.suppress(Exception):
-                new.settimeout(config.socket_poll_interval)
-        self._overlap_until = time.monotonic() + max(config.connect_timeout, 1.0)
-        return ended or any(_ends_chat(text) for text in early)
-
-    @staticmethod
-    def _read_chat(ws: wsclient.WebSocket) -> list[str] | None:
-        """One read: the chat frame received (``[]`` for another frame), None on a timeout;
-        ``_SocketGone`` on a close or an error."""
-        try:
-            opcode, data = ws.recv_data()
-        except (wsclient.WebSocketTimeoutException, TimeoutError):
-            return None
-        except (OSError, wsclient.WebSocketException):
-            raise _SocketGone from None
-        if opcode == wsclient.ABNF.OPCODE_CLOSE:
-            raise _SocketGone
-        if opcode != wsclient.ABNF.OPCODE_TEXT:
-            return []
-        text = _text_of(data)
-        if text is None:
-            return []
-        if classify_frame(text).kind is not FrameKind.CHAT:
-            return []  # heartbeat replies and the like: nothing to pass on
-        return [text]
-
-    def _seen_in_overlap(self, text: str) -> bool:
-        """True if ``text`` was already passed on from the old socket of a refresh."""
-        if not self._overlap:
-            return False
-        if time.monotonic() > self._overlap_until:
-            self._overlap.clear()
-            return False
-        if text in self._overlap:
-            self._overlap.discard(text)
-            self.overlap_duplicates += 1
-            logger.debug("dropped a frame received on both sockets of a refresh")
-            return True
-        return False
-
     def _close_socket(self) -> None:
         with self._ws_lock:
             ws, self._ws = self._ws, None
         if ws is not None:
-            _close_ws(ws)
-
-
-def _close_ws(ws: wsclient.WebSocket) -> None:
-    """Close one socket quickly (a close frame if possible, then the TCP connection)."""
-    try:
-        ws.settimeout(0.5)
-        ws.send_close(status=1000)
-    except Exception:  # the socket may be gone already
-        pass
-    with contextlib.suppress(Exception):
-        ws.shutdown()  # type: ignore[no-untyped-call]
+            close_ws(ws)
 
 
 #: Posted for a text frame that is not valid UTF-8 (websocket-client's own check is off).
 _INVALID_UTF8 = RawFrame("", binary=True, reason="a text frame that is not valid UTF-8")
-
-
-def _text_of(data: bytes | str) -> str | None:
-    """A text frame's payload as text; None if it is not valid UTF-8 (counted, dropped)."""
-    if isinstance(data, str):
-        return data
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _frame_ends_chat(frame: Frame) -> bool:
-    inner = chat_inner(frame)
-    return inner is not None and is_chat_ended(inner)
-
-
-def _ends_chat(text: str) -> bool:
-    return _frame_ends_chat(classify_frame(text))

@@ -64,11 +64,11 @@ def hand_over(old: list[str], new: list[str]) -> tuple[list[str], list[str], Soc
     posted: list[object] = []
     sock = worker(posted)
     early: list[str] = []
-    ended = sock._hand_over(ScriptedSocket(old), ScriptedSocket(new),  # type: ignore[arg-type]
+    ended = sock._handover.run(ScriptedSocket(old), ScriptedSocket(new),  # type: ignore[arg-type]
                             early)
     assert not ended
     for text in early:
-        if not sock._seen_in_overlap(text):
+        if not sock._handover.seen(text):
             posted.append(RawFrame(text))
     return texts(posted), early, sock
 
@@ -85,9 +85,9 @@ def test_a_frame_seen_on_the_old_socket_first_is_dropped_on_the_new_one() -> Non
     # The new socket is still quiet when "c" arrives on the old one.
     posted, _, sock = hand_over(old=[chat("a"), chat("c"), TIMEOUT], new=[TIMEOUT, TIMEOUT])
     assert posted == ["a", "c"]
-    assert sock._seen_in_overlap(chat("c"))  # its copy on the new socket: dropped
-    assert not sock._seen_in_overlap(chat("c"))  # only once
-    assert not sock._seen_in_overlap(chat("e"))
+    assert sock._handover.seen(chat("c"))  # its copy on the new socket: dropped
+    assert not sock._handover.seen(chat("c"))  # only once
+    assert not sock._handover.seen(chat("e"))
     assert sock.overlap_duplicates == 1
 
 
@@ -103,7 +103,7 @@ def test_chat_ended_on_the_old_socket_is_reported() -> None:
                         "topic": "aws/chat"})
     posted: list[Any] = []
     sock = worker(posted)
-    assert sock._hand_over(ScriptedSocket([frame]), ScriptedSocket([TIMEOUT]),  # type: ignore[arg-type]
+    assert sock._handover.run(ScriptedSocket([frame]), ScriptedSocket([TIMEOUT]),  # type: ignore[arg-type]
                            [])
     assert [p.text for p in posted] == [frame]
 
@@ -112,7 +112,7 @@ def test_an_old_socket_dying_during_the_hand_over_asks_for_a_gap_fill() -> None:
     posted: list[Any] = []
     sock = worker(posted)
     early: list[str] = []
-    assert not sock._hand_over(ScriptedSocket([chat("a"), GONE]),  # type: ignore[arg-type]
+    assert not sock._handover.run(ScriptedSocket([chat("a"), GONE]),  # type: ignore[arg-type]
                                ScriptedSocket([TIMEOUT, TIMEOUT, chat("c")]), early)
     assert posted[-1] is SocketEvent.GAP
     assert texts(posted[:-1]) == ["a"]

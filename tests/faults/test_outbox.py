@@ -229,7 +229,7 @@ def test_send_while_the_socket_is_down_is_sent_and_shown_once(
 def test_failed_attachment_upload_is_redone_by_resend(
         emu: Any, config: GlobalConfig, tmp_path: Path) -> None:
     with connected_session(
-            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=0.3)) as chat:
+            emu, outbox_config(config, botocore_config=ONE_ATTEMPT, send_timeout=5.0)) as chat:
         session, cid = chat.session, chat.contact_id
         path = tmp_path / "notes.txt"
         path.write_text("hello attachment")

@@ -290,7 +290,10 @@ class Dispatcher:
                 logger.exception("a dispatcher timer failed")
 
     def _fire(self, name: str, *args: object) -> None:
-        callback = getattr(self._callbacks, name, None)
+        try:
+            callback = getattr(self._callbacks, name, None)
+        except ReferenceError:  # the session was dropped (a weak proxy): nobody listens
+            return
         if callback is None:
             return
         try:

@@ -18,9 +18,12 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
+
+import attrs
 
 from connect_chat.attachments import Progress, save_download
 from connect_chat.callbacks import CALLBACK_NAMES, SessionCallbacks
@@ -74,6 +77,31 @@ logger = logging.getLogger(__name__)
 __all__ = ["CALLBACK_NAMES", "ChatSession", "ConnectionDetailsProvider"]
 
 
+@attrs.define(eq=False)
+class _Resources:
+    """What a session holds that runs or stays open: its connection and AWS client."""
+
+    conn: Connection | None = None
+    client: AWSClient | None = None
+
+
+def _release(res: _Resources) -> None:
+    """The finalizer of a session dropped while connected: stop its threads, close sockets
+    (no join: it may run on any thread; nothing is sent to the service)."""
+    conn, client = res.conn, res.client
+    if conn is None or conn.ended or conn.closing:
+        conn = None
+    if conn is None and client is None:
+        return
+    logger.debug("a ChatSession was dropped without disconnect() or reset(): resetting it")
+    if conn is not None:
+        conn.closing = True
+        conn.finish(chat_ended=False)
+    if client is not None:
+        client.cancel_calls()
+        client.close()
+
+
 class ChatSession(SessionCallbacks):
     """A customer's chat: connect, send, receive (callbacks or pull), disconnect.
 
@@ -93,14 +121,32 @@ class ChatSession(SessionCallbacks):
         self._clear_callbacks()
         self._lock = threading.RLock()
         self._config = config if config is not None else GlobalConfig()
-        self._client: AWSClient | None = None
-        self._conn: Connection | None = None
+        #: The connection and client, apart from the session so that a finalizer can let
+        #: them go when a connected session is dropped without disconnect()/reset().
+        self._res = _Resources()
+        weakref.finalize(self, _release, self._res)
         self._connecting: ConnectAttempt | None = None
         self._provider = ConnectionDetailsProvider()
         self._subscribers = Subscribers()
         self._typing = TypingThrottle(self._config.typing_throttle)
         #: Counters (bad frames, inbox overflows, gap fills) over all of this session's chats.
         self.stats = SessionStats()
+
+    @property
+    def _conn(self) -> Connection | None:
+        return self._res.conn
+
+    @_conn.setter
+    def _conn(self, conn: Connection | None) -> None:
+        self._res.conn = conn
+
+    @property
+    def _client(self) -> AWSClient | None:
+        return self._res.client
+
+    @_client.setter
+    def _client(self, client: AWSClient | None) -> None:
+        self._res.client = client
 
     @classmethod
     def shared(cls) -> ChatSession:
@@ -130,7 +176,8 @@ class ChatSession(SessionCallbacks):
             if self._client is None:
                 self._client = client_for(self._config)
                 warn_if_unverified(self._client)
-                count_retries(self._client, lambda: self.stats.incr("retries"), str(id(self)))
+                stats = self.stats  # not the session: the client must not keep it alive
+                count_retries(self._client, lambda: stats.incr("retries"), str(id(stats)))
             return self._client
 
     # -- state ---------------------------------------------------------------------------
@@ -227,7 +274,7 @@ class ChatSession(SessionCallbacks):
             details=details,
             config=config,
             client=client,
-            callbacks=self,
+            callbacks=weakref.proxy(self),  # the threads never keep the session alive
             subscribers=self._subscribers,
             stats=self.stats,
             on_active=self._provider._set_active,

@@ -24,9 +24,12 @@ class ItemStream:
     """Items delivered to ``on_message_received``, for code that prefers to pull.
 
     Iterate it (``for item in session.messages(timeout=5): ...``: the loop ends when no item
-    comes within ``timeout`` or the session ends) or call :meth:`get`. It holds at most
-    ``maxsize`` items: beyond that the oldest is dropped and counted in ``dropped``. Close it
-    (or use it as a context manager) to stop receiving.
+    comes within ``timeout`` or the session ends) or call :meth:`get`. After the loop,
+    :attr:`ended` says which: True when the chat session ended (nothing more will come),
+    False when the stream was only idle for ``timeout`` seconds (iterate again to go on);
+    :meth:`get` raises ``SessionClosedError`` and ``TimeoutError`` for the two. It holds at
+    most ``maxsize`` items: beyond that the oldest is dropped and counted in ``dropped``.
+    Close it (or use it as a context manager) to stop receiving.
     """
 
     def __init__(self, owner: Subscribers, maxsize: int, timeout: float | None) -> None:
@@ -37,6 +40,8 @@ class ItemStream:
         self.timeout = timeout
         self.dropped = 0
         self.closed = False
+        #: The session ended (or the stream was closed): no item will come any more.
+        self.ended = False
 
     def _push(self, item: object) -> None:
         with self._cond:
@@ -56,6 +61,7 @@ class ItemStream:
         with self._cond:
             while not self._items:
                 if self.closed:
+                    self.ended = True
                     raise SessionClosedError("the stream is closed")
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -63,6 +69,7 @@ class ItemStream:
                 self._cond.wait(remaining)
             item = self._items[0]
             if item is _END:
+                self.ended = True
                 raise SessionClosedError("the chat session ended")
             self._items.popleft()
         assert isinstance(item, TranscriptItem)
@@ -91,8 +98,10 @@ class ItemStream:
         while True:
             try:
                 yield self.get(self.timeout)
-            except (TimeoutError, SessionClosedError):
-                return
+            except TimeoutError:
+                return  # idle: ``ended`` stays False
+            except SessionClosedError:
+                return  # ``ended`` is True
 
     def close(self) -> None:
         with self._cond:

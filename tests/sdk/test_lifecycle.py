@@ -100,10 +100,15 @@ def test_pull_api_iterates_items_and_stops_at_the_end(emu: Any) -> None:
                 if len(got) == 3:
                     break
             assert got == sent
+        idle = session.messages(timeout=0.2)
+        assert list(idle) == [] and not idle.ended  # idle for 0.2 s: the chat goes on
         stream = session.messages(timeout=5)
         emu.end_chat(details.contact_id)
         items = list(stream)  # ends when the chat ends, not after the timeout
         assert any(i.content_type == ContentType.ENDED.value for i in items)
+        assert stream.ended  # ... and says so (issue 14, item 6)
+        list(idle)  # what came meanwhile (the end events), then the end
+        assert idle.ended
 
 
 def test_wait_for_finds_existing_and_future_items(emu: Any) -> None:
@@ -135,3 +140,25 @@ def test_disconnect_ends_locally_when_the_service_fails(emu: Any, config: Global
         assert sdk_threads() == [] and not session.is_chat_session_active()
         assert session.disconnect() is True  # idempotent, nothing more to do
         assert len(emu.calls("DisconnectParticipant", details.contact_id)) == 1
+
+
+def test_a_session_dropped_without_closing_lets_its_threads_go(
+        emu: Any, config: GlobalConfig, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14, item 5: re-running a notebook cell that builds a session left the old one's
+    two threads running for good. A dropped session is reset by its finalizer."""
+    import gc
+    import logging
+
+    details = emu.start_chat()
+    session = ChatSession(config)
+    session.on_message_received = lambda item: None
+    session.connect(details)
+    label = details.contact_id
+    assert any(label in t.name for t in sdk_threads())
+    caplog.set_level(logging.DEBUG, logger="connect_chat.session")
+    del session
+    gc.collect()
+    wait_until(lambda: not any(label in t.name for t in sdk_threads()),
+               what="the dropped session's threads to end")
+    assert "dropped without disconnect() or reset()" in caplog.text
+    wait_until(lambda: emu.websocket_count(label) == 0, what="its WebSocket to close")

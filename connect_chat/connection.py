@@ -110,6 +110,7 @@ class Connection:
         subscribers: Subscribers,
         stats: SessionStats,
         on_active: Callable[[bool], None],
+        on_fatal: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.client = client
@@ -157,6 +158,7 @@ class Connection:
             own_participant_id=chat_details.participant_id,
             typing_expiry=config.typing_expiry,
             on_incoming_message=self._auto_delivered_receipt,
+            on_fatal=on_fatal,
         )
         stats.track_receipts(self.receipts)
         self.sender = Sender(

@@ -118,6 +118,7 @@ class Dispatcher:
         own_participant_id: str | None = None,
         typing_expiry: float = 12.0,
         on_incoming_message: Callable[[Message], None] | None = None,
+        on_fatal: Callable[[], None] | None = None,
     ) -> None:
         self.inbox = inbox
         self.stats = stats if stats is not None else SessionStats()
@@ -132,6 +133,8 @@ class Dispatcher:
         #: Typing events of the participants typing now (read by other threads; replaced).
         self.typing_view: tuple[Event, ...] = ()
         self._on_incoming_message = on_incoming_message
+        #: Ends the session when a callback raised SystemExit or KeyboardInterrupt.
+        self._on_fatal = on_fatal
         #: Set by the socket thread at an overflow, cleared by this thread at the marker.
         self._gap_pending = False
         self._overflow_warned = False
@@ -266,19 +269,45 @@ class Dispatcher:
                     item = self.inbox.get(timeout=timeout)
                 except queue.Empty:
                     item = None
-                if item is not None:
-                    try:
-                        self._handle(item)
-                    except Exception:
-                        logger.exception("the dispatcher failed to handle %s", type(item).__name__)
-                if self._timers:
-                    self._run_due_timers()
+                try:
+                    if item is not None:
+                        try:
+                            self._handle(item)
+                        except Exception:
+                            logger.exception(
+                                "the dispatcher failed to handle %s", type(item).__name__
+                            )
+                    if self._timers:
+                        self._run_due_timers()
+                except BaseException as exc:  # SystemExit, KeyboardInterrupt from a callback
+                    self._fatal(exc)
+                    return
         finally:
             self._running = False
             self._subscribers.end()
             if self._receipts is not None:
                 self._receipts.cancel(SessionClosedError("the chat session ended"))
                 self.stats.release_receipts(self._receipts)  # a reused session keeps no throttle
+
+    def _fatal(self, exc: BaseException) -> None:
+        """A callback raised ``SystemExit``/``KeyboardInterrupt`` (or another non-Exception):
+        the session ends like ``disconnect()`` -- the participant leaves, ``on_chat_ended``
+        fires, ``wait_for``/``messages()`` end -- and the error is logged. Never a dispatcher
+        that died while the session still looks active."""
+        logger.error(
+            "a callback raised %s: the session ends (as with disconnect())",
+            type(exc).__name__, exc_info=exc,
+        )
+        if self._on_fatal is not None:
+            try:
+                self._on_fatal()
+            except Exception:
+                logger.exception("ending the session after %s failed", type(exc).__name__)
+        try:
+            self._end_chat()
+        except BaseException:
+            logger.exception("on_chat_ended raised after %s", type(exc).__name__)
+        self._running = False
 
     def _run_due_timers(self) -> None:
         now = time.monotonic()

@@ -102,6 +102,18 @@ def _release(res: _Resources) -> None:
         client.close()
 
 
+def _weak_call(method: Callable[[], object]) -> Callable[[], None]:
+    """``method()`` while its object lives, without keeping it alive (the threads hold it)."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> None:
+        bound = ref()
+        if bound is not None:
+            bound()
+
+    return call
+
+
 class ChatSession(SessionCallbacks):
     """A customer's chat: connect, send, receive (callbacks or pull), disconnect.
 
@@ -278,6 +290,7 @@ class ChatSession(SessionCallbacks):
             subscribers=self._subscribers,
             stats=self.stats,
             on_active=self._provider._set_active,
+            on_fatal=_weak_call(self.disconnect),
         )
         with self._lock:  # from here on a stop acts on the connection itself
             stop = attempt.stop

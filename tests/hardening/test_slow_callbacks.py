@@ -164,3 +164,41 @@ def test_pull_stream_drops_oldest_beyond_its_size(emu: Any, config: GlobalConfig
             wait_until(lambda: stream.dropped >= 7, what="the stream to drop old items")
             kept = _agent_texts(list(stream))
         assert kept == texts[-len(kept):] and len(kept) <= 5
+
+
+def test_an_overflow_of_four_thousand_messages_loses_none(emu: Any, config: GlobalConfig) -> None:
+    """Issue 16, item 1: with an inbox of 64, 4,001 messages sent during a blocked callback.
+    Before, the catch-up started from the last item handled (behind the queued ones) and
+    stopped at 100 pages of 30: 1,000 were never delivered and one was delivered twice."""
+    session = ChatSession(fast(config, inbox_size=64))
+    gate, blocked = threading.Event(), threading.Event()
+    delivered: list[str] = []
+
+    def on_message(item: Any) -> None:
+        if not (isinstance(item, Message) and item.participant == "AGENT"):
+            return
+        delivered.append(item.id)
+        if len(delivered) == 1:
+            blocked.set()
+            assert gate.wait(60)
+
+    details = emu.start_chat(display_name="Ann")
+    agent = emu.agent(details.contact_id)
+    try:
+        session.connect(details)
+        session.on_message_received = on_message
+        agent.join(display_name="Sam")
+        sent = [agent.send_message("burst 0")]
+        assert blocked.wait(10)
+        sent += [agent.send_message(f"burst {n}") for n in range(1, 4001)]
+        wait_until(lambda: session.stats.inbox_overflows > 0, what="the inbox to overflow")
+        gate.set()
+        wait_until(lambda: len(delivered) >= len(sent), timeout=60,
+                   what="every message delivered")
+        assert delivered == sent  # each exactly once, in order
+        held = {i.id for i in session.transcript}
+        assert set(sent) <= held
+        assert session.stats.gap_fills >= 1 and session.stats.gap_fills_truncated == 0
+    finally:
+        gate.set()
+        session.reset()

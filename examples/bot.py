@@ -29,6 +29,7 @@ from connect_chat import (
     Message,
     TranscriptItem,
 )
+from connect_chat.errors import SessionClosedError
 from connect_chat.interactive import (
     ListPicker,
     QuickReply,
@@ -187,8 +188,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = GlobalConfig(region=args.region, endpoint_url=args.endpoint_url)
     with ChatSession(config) as session:
         bot = Bot(session)
-        session.connect(ChatDetails(participant_token=args.participant_token))
-        bot.answer_waiting()
+        try:
+            session.connect(ChatDetails(participant_token=args.participant_token))
+            bot.answer_waiting()
+        except SessionClosedError:
+            # The agent may say goodbye (and the bot leave, from its callback) while
+            # connect() still loads the history or the bot answers what was waiting.
+            if not bot.done.is_set():
+                raise
         bot.done.wait()
     return 0
 

@@ -1,0 +1,179 @@
+"""One knob at a time: each behaviour the service reference leaves open, at its other value(s).
+
+Every test here runs under the values of the knob(s) it is about (the default first, then each
+alternative) and under the all-flipped ``unusual`` profile, on one emulator shared by the
+module, over real sockets. Each asserts what the SDK promises whatever the service does, so it
+fails if the SDK relied on the emulator's default (docs/emulator.md, "Behaviours the service
+does not document", says which SDK line each one guards).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+from connect_chat import (
+    ChatSession,
+    ContentType,
+    GlobalConfig,
+    Message,
+    MessageReceiptType,
+    MessageStatus,
+)
+from connect_chat.client import AWSClient
+from connect_chat.config import Features, MessageReceipts
+from connect_chat.emulator.behaviour import Behaviour, knobs
+from connect_chat.resume import RestChat, SavedChat
+from tests.conftest import Recorder, wait_until
+
+KNOBS = knobs()
+
+
+def settings(*names: str) -> pytest.MarkDecorator:
+    """Parametrize ``knob`` over the defaults, every other value of each knob in ``names``,
+    then the ``unusual`` profile (ids like ``disconnect_replay=403``)."""
+    cases: list[tuple[str, Behaviour | str]] = [("default", Behaviour())]
+    for name in names:
+        for value in KNOBS[name][1:]:
+            label = str(value).lower() if isinstance(value, bool) else str(value)
+            cases.append((f"{name}={label}", Behaviour(**{name: value})))  # type: ignore[arg-type]
+    cases.append(("unusual", "unusual"))
+    return pytest.mark.parametrize(
+        "knob", [c for _, c in cases], ids=[i for i, _ in cases], indirect=True
+    )
+
+
+@pytest.fixture
+def emu(matrix_emu: Any) -> Iterator[Any]:
+    """The module's emulator (tests/matrix/conftest.py), back to the defaults afterwards."""
+    try:
+        yield matrix_emu
+    finally:
+        matrix_emu.faults.clear()
+        matrix_emu.set_behaviour("default")
+
+
+@pytest.fixture
+def knob(request: pytest.FixtureRequest, emu: Any) -> Behaviour:
+    """This case's behaviour, set on the module's emulator."""
+    return emu.set_behaviour(request.param)  # type: ignore[no-any-return]
+
+
+def quick_receipts(config: GlobalConfig) -> GlobalConfig:
+    """Receipts go out 0.1 s after they are asked for (not 5 s)."""
+    return attrs.evolve(config, features=Features(
+        message_receipts=MessageReceipts(throttle_time=0.1)))
+
+
+def statuses_of(recorder: Recorder, message_id: str) -> list[MessageStatus | None]:
+    """The status of each ``on_message_received`` call for ``message_id``, in order."""
+    return [item.status for (item,) in recorder.args("on_message_received")
+            if isinstance(item, Message) and item.id == message_id]
+
+
+def settle(agent: Any, recorder: Recorder, label: str) -> None:
+    """Frames arrive in order on one socket: once an agent message sent now is delivered,
+    every frame pushed before it was handled."""
+    marker = agent.send_message(f"settle {label}")
+    recorder.wait("on_message_received", where=lambda item: item.id == marker, timeout=10)
+
+
+# -- receipts: rebroadcast_unchanged_receipts, receipts_recipients, record_own_receipts ----
+
+
+def changes_of(recorder: Recorder, message_id: str) -> list[MessageStatus]:
+    """The statuses ``on_message_received`` reported for a customer's message after its SENT
+    (which may come twice: the SendMessage answer, then the echo adding the participant id)."""
+    return [s for s in statuses_of(recorder, message_id) if s not in (None, MessageStatus.SENT)]
+
+
+def status_in_transcript(session: ChatSession, message_id: str) -> MessageStatus | None:
+    found = [i for i in session.transcript if i.id == message_id]
+    assert len(found) == 1 and isinstance(found[0], Message)
+    return found[0].status
+
+
+def customer_message(session: ChatSession, recorder: Recorder, text: str) -> str:
+    mine = session.send_message(ContentType.PLAIN_TEXT, text).id
+    wait_until(lambda: MessageStatus.SENT in statuses_of(recorder, mine), what="its echo")
+    return mine
+
+
+@settings("rebroadcast_unchanged_receipts", "record_own_receipts")
+def test_a_receipt_pushed_again_or_on_ones_own_message_changes_nothing(
+        emu: Any, config: GlobalConfig, knob: Behaviour) -> None:
+    """A customer's message goes SENT -> DELIVERED -> READ with one ``on_message_received``
+    per step, though the service may push an unchanged receipt again
+    (``rebroadcast_unchanged_receipts``); the customer's own message gets no receipt from
+    the customer (the SDK sends none, so a service that records receipts on one's own
+    message, ``record_own_receipts``, never marks it read before the agent does)."""
+    session = ChatSession(quick_receipts(config))
+    recorder = Recorder(session)
+    try:
+        details = emu.start_chat(display_name="Ann")
+        cid = details.contact_id
+        agent = emu.agent(cid)
+        agent_id = agent.join(display_name="Sam")
+        session.connect(details)
+        mine = customer_message(session, recorder, "where is my parcel?")
+        ticket = session.send_message_receipt(MessageReceiptType.MESSAGE_READ, mine)
+        outcome = ticket.wait(5)
+        settle(agent, recorder, "own receipt")
+        assert changes_of(recorder, mine) == []
+        agent.send_receipt(mine, read=False)
+        settle(agent, recorder, "delivered")
+        agent.send_receipt(mine, read=True)
+        settle(agent, recorder, "read")
+        agent.send_receipt(mine, read=True)  # unchanged: pushed again only if rebroadcast
+        agent.send_receipt(mine, read=False)  # the same
+        settle(agent, recorder, "read again")
+
+        assert changes_of(recorder, mine) == [MessageStatus.DELIVERED, MessageStatus.READ]
+        assert status_in_transcript(session, mine) == MessageStatus.READ
+        # on_read_receipt / on_delivered_receipt fire for each receipt pushed (docs/api.md),
+        # repeats included; each names the agent, never the customer.
+        readers = {event.participant_id for (event,) in recorder.args("on_read_receipt")
+                   + recorder.args("on_delivered_receipt") if event.id == mine}
+        assert readers == {agent_id}
+        assert outcome is not None and outcome.name == "SUPPRESSED"
+        assert [c for c in emu.calls("SendEvent", cid) if mine in str(c.body)] == []
+    finally:
+        session.reset()
+
+
+@settings("receipts_recipients")
+def test_a_later_receipt_without_the_read_time_never_moves_a_message_back(
+        emu: Any, config: GlobalConfig, knob: Behaviour) -> None:
+    """Sam reads the message, then a second agent, Kim, gets it delivered. Under
+    ``receipts_recipients="sender"`` the pushed receipt lists only Kim's Delivered (no read
+    time anywhere in it): the message stays READ, with no call for Kim's receipt."""
+    session = ChatSession(quick_receipts(config))
+    recorder = Recorder(session)
+    try:
+        details = emu.start_chat(display_name="Ann")
+        cid = details.contact_id
+        first = emu.agent(cid)
+        sam = first.join(display_name="Sam")
+        session.connect(details)
+        mine = customer_message(session, recorder, "where is my parcel?")
+        first.send_receipt(mine, read=True)
+        settle(first, recorder, "read")
+        second = emu.agent(cid)
+        kim = second.join(display_name="Kim")  # a second agent: Sam stays
+        second.send_receipt(mine, read=False)
+        settle(second, recorder, "Kim's delivered")
+
+        assert changes_of(recorder, mine) == [MessageStatus.READ]
+        assert status_in_transcript(session, mine) == MessageStatus.READ
+        delivered_to = {event.participant_id for (event,) in
+                        recorder.args("on_delivered_receipt") if event.id == mine}
+        assert kim in delivered_to  # Kim's receipt is reported, it just changes no status
+        assert {event.participant_id for (event,) in recorder.args("on_read_receipt")
+                if event.id == mine} == {sam}
+    finally:
+        session.reset()

@@ -177,3 +177,58 @@ def test_a_later_receipt_without_the_read_time_never_moves_a_message_back(
                 if event.id == mine} == {sam}
     finally:
         session.reset()
+
+
+# -- disconnect_replay ---------------------------------------------------------------------
+
+
+def lose_first_answer(client: AWSClient, operation: str) -> list[int]:
+    """botocore retries ``operation`` once after its first answer, as if that answer was lost
+    on the way back (the service has done the work); returns the statuses botocore saw."""
+    seen: list[int] = []
+
+    def needs_retry(response: Any, attempts: int, **_: Any) -> float | None:
+        if response is not None:
+            seen.append(response[0].status_code)
+        if attempts == 1 and response is not None and response[0].status_code == 200:
+            return 0.0  # retry now, with the same request (the same ClientToken)
+        return None
+
+    client.botocore_client.meta.events.register_first(
+        f"needs-retry.connectparticipant.{operation}", needs_retry)
+    return seen
+
+
+@settings("disconnect_replay")
+def test_disconnect_retried_after_a_lost_answer_ends_cleanly(
+        emu: Any, config: GlobalConfig, knob: Behaviour, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DisconnectParticipant succeeds but its answer is lost; botocore sends it again with
+    the same ClientToken. The service replays 200, or (``disconnect_replay="403"``) answers
+    AccessDenied because the participant is gone: either way ``disconnect()`` confirms,
+    raises nothing, and the chat ends once."""
+    client = AWSClient(endpoint_url=emu.endpoint_url)
+    statuses = lose_first_answer(client, "DisconnectParticipant")
+    session = ChatSession(attrs.evolve(config, custom_aws_client=client))
+    recorder = Recorder(session)
+    try:
+        details = emu.start_chat(display_name="Ann")
+        cid = details.contact_id
+        emu.agent(cid).join(display_name="Sam")
+        session.connect(details)
+        with caplog.at_level(logging.WARNING, logger="connect_chat"):
+            assert session.disconnect() is True
+        expected = 403 if knob.disconnect_replay == "403" else 200
+        calls = emu.calls("DisconnectParticipant", cid)
+        assert [c.status for c in calls] == statuses == [200, expected]
+        assert len({c.client_token for c in calls}) == 1  # the same request, retried
+        recorder.wait("on_chat_ended")
+        assert recorder.count("on_chat_ended") == 1
+        assert not session.is_chat_session_active()
+        assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+        assert session.disconnect() is True  # again: nothing more is sent
+        assert len(emu.calls("DisconnectParticipant", cid)) == 2
+        assert recorder.count("on_chat_ended") == 1
+    finally:
+        session.reset()
+        client.close()

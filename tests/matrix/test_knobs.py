@@ -232,3 +232,44 @@ def test_disconnect_retried_after_a_lost_answer_ends_cleanly(
     finally:
         session.reset()
         client.close()
+
+
+# -- left_before_ended ---------------------------------------------------------------------
+
+
+@settings("left_before_ended")
+def test_a_chat_ended_with_or_without_the_agents_leaving_ends_once(
+        emu: Any, session: ChatSession, knob: Behaviour) -> None:
+    """The agent is typing when the chat ends. With ``left_before_ended`` the agent's
+    ``participant.left`` comes first (delivered once, before the end); without it only
+    ``chat.ended`` comes. Either way ``on_chat_ended`` fires once, the session ends, and the
+    agent's typing indicator ends with ``on_typing_stopped``."""
+    recorder = Recorder(session)
+    details = emu.start_chat(display_name="Ann")
+    cid = details.contact_id
+    agent = emu.agent(cid)
+    sam = agent.join(display_name="Sam")
+    session.connect(details)
+    agent.send_event(ContentType.TYPING)
+    recorder.wait("on_typing")
+    wait_until(lambda: len(session.typing_participants()) == 1, what="Sam's typing indicator")
+    emu.end_chat(cid)
+    recorder.wait("on_chat_ended", timeout=10)
+    wait_until(lambda: not session.is_chat_session_active(), what="the session to end")
+
+    names = recorder.names()
+    left = [event for (event,) in recorder.args("on_participant_left")]
+    if knob.left_before_ended:
+        assert [event.participant_id for event in left] == [sam]
+        assert names.index("on_participant_left") < names.index("on_chat_ended")
+    else:
+        assert left == []
+    assert recorder.count("on_chat_ended") == 1
+    assert [event.participant_id for (event,) in recorder.args("on_typing_stopped")] == [sam]
+    assert names.index("on_typing_stopped") < names.index("on_chat_ended")
+    assert session.typing_participants() == ()
+    ended = [i for i in session.transcript if i.content_type == ContentType.ENDED.value]
+    assert len(ended) == 1
+    session.disconnect()
+    assert recorder.count("on_chat_ended") == 1
+    assert emu.calls("DisconnectParticipant", cid) == []  # the chat was over: nothing sent

@@ -273,3 +273,68 @@ def test_a_chat_ended_with_or_without_the_agents_leaving_ends_once(
     session.disconnect()
     assert recorder.count("on_chat_ended") == 1
     assert emu.calls("DisconnectParticipant", cid) == []  # the chat was over: nothing sent
+
+
+# -- max_results_zero ----------------------------------------------------------------------
+
+
+def in_time(fn: Any, timeout: float = 10.0) -> Any:
+    """``fn()`` on a worker thread; fail the test if it has not returned within ``timeout``
+    (a paging loop that never ends)."""
+    out: list[Any] = []
+    worker = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        pytest.fail(f"still paging after {timeout} s")
+    assert out, "the call raised (see the thread's traceback)"
+    return out[0]
+
+
+@settings("max_results_zero")
+def test_zero_sized_transcript_pages_end_and_lose_nothing(
+        emu: Any, session: ChatSession, knob: Behaviour) -> None:
+    """GetTranscript with ``MaxResults=0`` answers an empty page, with a NextToken under
+    ``max_results_zero="empty_with_token"`` (the token runs the same scan again). The SDK's
+    paging is bounded, so zero-sized pages never loop forever; a zero-sized page merged into
+    the session changes nothing; the "what did I miss" paths never ask for 0 items."""
+    details = emu.start_chat(display_name="Ann")
+    cid = details.contact_id
+    agent = emu.agent(cid)
+    agent.join(display_name="Sam")
+    sent = [agent.send_message(f"m{n}") for n in range(3)]
+    recorder = Recorder(session)
+    session.connect(details)
+    held = [i.id for i in session.transcript]
+    assert set(sent) <= set(held)
+
+    page = session.get_transcript(max_results=0)
+    assert page.transcript == ()
+    assert bool(page.next_token) == (knob.max_results_zero == "empty_with_token")
+    if page.next_token:  # it goes on with the same scan: the newest items again
+        again = session.get_transcript(max_results=15, next_token=page.next_token)
+        assert set(sent) <= {i.id for i in again.transcript}
+    assert [i.id for i in session.transcript] == held  # nothing added twice, nothing lost
+
+    # A catch-up after an outage (GlobalConfig page sizes are 1..100, never 0).
+    broken = recorder.count("on_connection_broken")
+    emu.faults.http_errors(status=500, rate=1.0, operations=["CreateParticipantConnection"])
+    assert emu.faults.drop_websockets(cid) == 1
+    recorder.wait("on_connection_broken", count=broken + 1)
+    missed = agent.send_message("during the outage")
+    emu.faults.clear()
+    recorder.wait("on_message_received", where=lambda item: item.id == missed, timeout=10)
+    assert [i.id for i in session.transcript].count(missed) == 1
+    sizes = [c.body.get("MaxResults") for c in emu.calls("GetTranscript", cid)]
+    assert sizes.count(0) == 1  # only the test's own request
+
+    # RestChat's paging: zero-sized pages end within max_pages, and the "last seen" mark
+    # does not move on an empty answer, so the next call still finds what is new.
+    with RestChat(SavedChat.from_chat_details(details, endpoint_url=emu.endpoint_url)) as chat:
+        calls = len(emu.calls("GetTranscript", cid))
+        assert in_time(lambda: list(chat.iter_history(page_size=0, max_pages=3))) == []
+        assert len(emu.calls("GetTranscript", cid)) - calls <= 3
+        assert missed in [i.id for i in in_time(chat.new_items)]
+        later = agent.send_message("later")
+        assert in_time(lambda: chat.new_items(page_size=0, max_pages=3)) == []
+        assert [i.id for i in in_time(chat.new_items)] == [later]

@@ -338,3 +338,54 @@ def test_zero_sized_transcript_pages_end_and_lose_nothing(
         later = agent.send_message("later")
         assert in_time(lambda: chat.new_items(page_size=0, max_pages=3)) == []
         assert [i.id for i in in_time(chat.new_items)] == [later]
+
+
+# -- socket_drop, reuse_websocket_url, honour_unsubscribe ----------------------------------
+
+
+@settings("socket_drop", "reuse_websocket_url", "honour_unsubscribe")
+def test_a_drop_and_a_suspend_resume_each_deliver_once(
+        emu: Any, session: ChatSession, knob: Behaviour, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The socket is dropped however the service drops it (``socket_drop``: a TCP reset, or
+    a close frame 1011, 1000 or 1001: none of them ends the chat), then the program suspends
+    and resumes it. Each comes back on a fresh URL (``reuse_websocket_url=False`` refuses an
+    old one) at the first try, the SDK never relies on ``aws/unsubscribe``
+    (``honour_unsubscribe``), and what was said meanwhile arrives once, in order."""
+    recorder = Recorder(session)
+    details = emu.start_chat(display_name="Ann")
+    cid = details.contact_id
+    agent = emu.agent(cid)
+    agent.join(display_name="Sam")
+    session.connect(details)
+    sent = [agent.send_message("before")]
+    recorder.wait("on_message_received", where=lambda item: item.id == sent[-1])
+
+    with caplog.at_level(logging.WARNING, logger="connect_chat.websocket"):
+        emu.faults.http_errors(status=500, rate=1.0, operations=["CreateParticipantConnection"])
+        assert emu.faults.drop_websockets(cid) == 1
+        recorder.wait("on_connection_broken")
+        sent.append(agent.send_message("during the drop"))
+        emu.faults.clear()
+        recorder.wait("on_connection_reestablished", timeout=10)
+        recorder.wait("on_message_received", where=lambda item: item.id == sent[-1], timeout=10)
+
+        session.suspend_websocket_connection()
+        wait_until(lambda: emu.websocket_count(cid) == 0, what="the suspended socket to close")
+        sent.append(agent.send_message("while suspended"))
+        session.resume_websocket_connection()
+        recorder.wait("on_connection_reestablished", count=2, timeout=10)
+        recorder.wait("on_message_received", where=lambda item: item.id == sent[-1], timeout=10)
+        sent.append(agent.send_message("after"))
+        recorder.wait("on_message_received", where=lambda item: item.id == sent[-1])
+
+    agent_ids = [item.id for (item,) in recorder.args("on_message_received")
+                 if isinstance(item, Message) and item.participant == "AGENT"]
+    assert agent_ids == sent  # each once, in order
+    assert [i.id for i in session.transcript if i.id in sent] == sent
+    assert recorder.count("on_chat_ended") == 0 and session.is_chat_session_active()
+    failed = [r.getMessage() for r in caplog.records if "attempt failed" in r.getMessage()]
+    assert failed == []  # no reconnect was refused (a reused URL would be)
+    connections = [c.status for c in emu.calls("CreateParticipantConnection", cid)]
+    assert connections.count(200) == 3  # connect, after the drop, at the resume
+    assert emu.websocket_count(cid) == 1

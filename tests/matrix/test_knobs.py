@@ -179,6 +179,42 @@ def test_a_later_receipt_without_the_read_time_never_moves_a_message_back(
         session.reset()
 
 
+# -- answer_subscribe ----------------------------------------------------------------------
+
+
+@settings("answer_subscribe")
+def test_a_chat_frame_proving_a_new_subscription_comes_after_the_catch_up(
+        emu: Any, session: ChatSession, knob: Behaviour) -> None:
+    """Two messages are said while the socket is suspended; on resume the new socket's
+    heartbeat goes unanswered for a moment, and a third message arrives on it. With
+    ``answer_subscribe=False`` that chat frame is what proves the subscription: it must
+    still come after the catch-up (docs/reliability.md, "Callback order"), so the three
+    arrive once each, in order."""
+    recorder = Recorder(session)
+    details = emu.start_chat(display_name="Ann")
+    cid = details.contact_id
+    agent = emu.agent(cid)
+    agent.join(display_name="Sam")
+    session.connect(details)
+    sent = [agent.send_message("before")]
+    recorder.wait("on_message_received", where=lambda item: item.id == sent[-1])
+    session.suspend_websocket_connection()
+    wait_until(lambda: emu.websocket_count(cid) == 0, what="the suspended socket to close")
+    sent += [agent.send_message("missed 1"), agent.send_message("missed 2")]
+    emu.faults.silence_heartbeats(seconds=0.5, contact_id=cid)
+    session.resume_websocket_connection()
+    wait_until(lambda: emu.websocket_count(cid) == 1, what="the new socket's subscription")
+    sent.append(agent.send_message("on the new socket"))
+    recorder.wait("on_connection_reestablished", timeout=10)
+    recorder.wait("on_message_received", where=lambda item: item.id == sent[-1], timeout=10)
+    agent_ids = [item.id for (item,) in recorder.args("on_message_received")
+                 if isinstance(item, Message) and item.participant == "AGENT"]
+    assert agent_ids == sent
+    names = [n for n in recorder.names() if n != "on_transcript_updated"]
+    reestablished = names.index("on_connection_reestablished")
+    assert names[reestablished + 1:] == ["on_message_received"] * 3
+
+
 # -- disconnect_replay ---------------------------------------------------------------------
 
 

@@ -179,6 +179,38 @@ def test_a_later_receipt_without_the_read_time_never_moves_a_message_back(
         session.reset()
 
 
+# -- transcript_events ---------------------------------------------------------------------
+
+
+@settings("transcript_events")
+def test_typing_stored_in_the_transcript_is_not_replayed_by_a_catch_up(
+        emu: Any, session: ChatSession, knob: Behaviour) -> None:
+    """The agent types and then writes while the socket is down. Under
+    ``transcript_events="all"`` the catch-up page holds the typing event too: it is stale,
+    so it starts no indicator, fires no ``on_typing`` and is not added to the transcript;
+    the message arrives once."""
+    recorder = Recorder(session)
+    details = emu.start_chat(display_name="Ann")
+    cid = details.contact_id
+    agent = emu.agent(cid)
+    agent.join(display_name="Sam")
+    session.connect(details)
+    emu.faults.http_errors(status=500, rate=1.0, operations=["CreateParticipantConnection"])
+    assert emu.faults.drop_websockets(cid) == 1
+    recorder.wait("on_connection_broken")
+    typing = agent.send_event(ContentType.TYPING)
+    missed = agent.send_message("said while you were away")
+    emu.faults.clear()
+    recorder.wait("on_message_received", where=lambda item: item.id == missed, timeout=10)
+    stored = [i["Id"] for i in emu.transcript(cid)]
+    assert (typing in stored) == (knob.transcript_events == "all")
+    assert recorder.count("on_typing") == 0
+    assert session.typing_participants() == ()
+    assert typing not in [i.id for i in session.transcript]
+    assert [item.id for (item,) in recorder.args("on_message_received")
+            if item.id in (typing, missed)] == [missed]
+
+
 # -- answer_subscribe ----------------------------------------------------------------------
 
 

@@ -457,3 +457,32 @@ def test_a_drop_and_a_suspend_resume_each_deliver_once(
     connections = [c.status for c in emu.calls("CreateParticipantConnection", cid)]
     assert connections.count(200) == 3  # connect, after the drop, at the resume
     assert emu.websocket_count(cid) == 1
+
+
+# -- forward_includes_start, with RestChat's paging ----------------------------------------
+
+
+@settings("forward_includes_start", "transcript_events")
+@pytest.mark.parametrize("page_size", [1, 2, 3])
+def test_rest_new_items_after_a_live_only_newest_item_whatever_the_page_size(
+        emu: Any, knob: Behaviour, page_size: int) -> None:
+    """``RestChat.new_items`` when the newest item the reader saw is one the service may
+    not keep (a ``participant.idle`` event): every later message arrives once, in order,
+    with pages as small as one item, whether a FORWARD page would include its start item
+    (``forward_includes_start``; the SDK never scans FORWARD) and whichever events the
+    transcript keeps (``transcript_events``)."""
+    details = emu.start_chat(display_name="Ann")
+    cid = details.contact_id
+    agent = emu.agent(cid)
+    agent.join(display_name="Sam")
+    first = agent.send_message("first")
+    saved = SavedChat.from_chat_details(details, endpoint_url=emu.endpoint_url)
+    with RestChat(saved) as chat:
+        assert first in [i.id for i in in_time(lambda: chat.new_items(page_size=page_size))]
+        idle = emu.emit_event(cid, ContentType.PARTICIPANT_IDLE.value, participant_id="customer")
+        seen = [i.id for i in in_time(lambda: chat.new_items(page_size=page_size))]
+        assert seen in ([], [idle])  # stored only under transcript_events="all"
+        later = [agent.send_message(f"later {n}") for n in range(3)]
+        got = [i.id for i in in_time(lambda: chat.new_items(page_size=page_size))]
+        assert [i for i in got if i in later] == later
+        assert in_time(lambda: chat.new_items(page_size=page_size)) == []

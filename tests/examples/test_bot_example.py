@@ -7,10 +7,11 @@ it reads when it joins, the subscription, repeated receipts). The other knobs co
 paging and retried disconnects, which the bot never meets; ``unusual`` covers them anyway.
 The fully scripted run uses the example's own embedded emulator (the defaults).
 
-A goodbye that reaches the bot while the answer sent by ``answer_waiting()`` (on the bot's
-main thread) still waits for its HTTP answer makes ``disconnect()`` cancel that send, and
-``examples/bot.py`` exits with ``SessionClosedError``; the waiting-question test therefore
-asks one more question (answered from the callback) before saying goodbye.
+``examples/bot.py`` says goodbye (``disconnect()``) from its callback, while its main thread
+may still be in ``connect()`` or in the send of ``answer_waiting()``: ``disconnect()`` ends
+those with ``SessionClosedError`` and the bot exits with status 1. So the tests talk to the
+bot only once its ``connect()`` has loaded its history page (the GetTranscript call), and the
+waiting-question test asks one more question, answered from the callback, before goodbye.
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ def bot_in_chat(
         text=True,
     )
     try:
+        # connect() is over once its history page is answered (see the module docstring).
+        wait_until(lambda: bool(emulator.calls("GetTranscript", details.contact_id)),
+                   timeout=30, message="the bot's connect()")
         yield emulator, agent, details.contact_id, bot
     finally:
         if bot.poll() is None:
@@ -115,8 +119,6 @@ def customer_said(emulator: Emulator, contact_id: str) -> list[str]:
 @behaviours(*_TALKING)
 def test_the_bot_joins_a_chat_started_elsewhere(emulator: Emulator) -> None:
     with bot_in_chat(emulator) as (emulator, agent, cid, bot):
-        wait_until(lambda: emulator.websocket_count(cid) > 0, timeout=30,
-                   message="the bot's WebSocket")
         agent.send_message("What is your email?")
         wait_until(lambda: customer_said(emulator, cid) == ["ann@example.com"], timeout=10)
         answer = [i["Id"] for i in emulator.transcript(cid)

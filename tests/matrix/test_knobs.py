@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import pytest
 
 from connect_chat import (
+    ChatDetails,
     ChatSession,
     ContentType,
     GlobalConfig,
@@ -27,6 +28,7 @@ from connect_chat import (
 )
 from connect_chat.client import AWSClient
 from connect_chat.config import Features, MessageReceipts
+from connect_chat.emulator import AgentHandle
 from connect_chat.emulator.behaviour import Behaviour, knobs
 from connect_chat.resume import RestChat, SavedChat
 from tests.conftest import Recorder, wait_until
@@ -83,6 +85,25 @@ def settle(agent: Any, recorder: Recorder, label: str) -> None:
     recorder.wait("on_message_received", where=lambda item: item.id == marker, timeout=10)
 
 
+class Chat(NamedTuple):
+    recorder: Recorder
+    details: ChatDetails
+    cid: str
+    agent: AgentHandle
+    sam: str  # the agent's participant id
+
+
+def chat_with_sam(emu: Any, session: ChatSession) -> Chat:
+    """A new chat with Sam (an agent) in it, ``session`` connected to it as Ann, its
+    callbacks recorded."""
+    recorder = Recorder(session)
+    details = emu.start_chat(display_name="Ann")
+    agent = emu.agent(details.contact_id)
+    sam = agent.join(display_name="Sam")
+    session.connect(details)
+    return Chat(recorder, details, details.contact_id, agent, sam)
+
+
 # -- receipts: rebroadcast_unchanged_receipts, receipts_recipients, record_own_receipts ----
 
 
@@ -113,13 +134,8 @@ def test_a_receipt_pushed_again_or_on_ones_own_message_changes_nothing(
     the customer (the SDK sends none, so a service that records receipts on one's own
     message, ``record_own_receipts``, never marks it read before the agent does)."""
     session = ChatSession(quick_receipts(config))
-    recorder = Recorder(session)
     try:
-        details = emu.start_chat(display_name="Ann")
-        cid = details.contact_id
-        agent = emu.agent(cid)
-        agent_id = agent.join(display_name="Sam")
-        session.connect(details)
+        recorder, _, cid, agent, agent_id = chat_with_sam(emu, session)
         mine = customer_message(session, recorder, "where is my parcel?")
         ticket = session.send_message_receipt(MessageReceiptType.MESSAGE_READ, mine)
         outcome = ticket.wait(5)
@@ -142,6 +158,15 @@ def test_a_receipt_pushed_again_or_on_ones_own_message_changes_nothing(
         assert readers == {agent_id}
         assert outcome is not None and outcome.name == "SUPPRESSED"
         assert [c for c in emu.calls("SendEvent", cid) if mine in str(c.body)] == []
+        # Sam's receipt on his own message (recorded under record_own_receipts) does not
+        # stand for the customer's: her Read receipt on it still goes out.
+        theirs = agent.send_message("anything else?")
+        recorder.wait("on_message_received", where=lambda item: item.id == theirs)
+        agent.send_receipt(theirs, read=True)
+        settle(agent, recorder, "Sam's own receipt")
+        read = session.send_message_receipt(MessageReceiptType.MESSAGE_READ, theirs).wait(5)
+        assert read is not None and read.name == "SENT"
+        assert [c for c in emu.calls("SendEvent", cid) if theirs in str(c.body)] != []
     finally:
         session.reset()
 
@@ -153,13 +178,8 @@ def test_a_later_receipt_without_the_read_time_never_moves_a_message_back(
     ``receipts_recipients="sender"`` the pushed receipt lists only Kim's Delivered (no read
     time anywhere in it): the message stays READ, with no call for Kim's receipt."""
     session = ChatSession(quick_receipts(config))
-    recorder = Recorder(session)
     try:
-        details = emu.start_chat(display_name="Ann")
-        cid = details.contact_id
-        first = emu.agent(cid)
-        sam = first.join(display_name="Sam")
-        session.connect(details)
+        recorder, _, cid, first, sam = chat_with_sam(emu, session)
         mine = customer_message(session, recorder, "where is my parcel?")
         first.send_receipt(mine, read=True)
         settle(first, recorder, "read")
@@ -189,12 +209,7 @@ def test_typing_stored_in_the_transcript_is_not_replayed_by_a_catch_up(
     ``transcript_events="all"`` the catch-up page holds the typing event too: it is stale,
     so it starts no indicator, fires no ``on_typing`` and is not added to the transcript;
     the message arrives once."""
-    recorder = Recorder(session)
-    details = emu.start_chat(display_name="Ann")
-    cid = details.contact_id
-    agent = emu.agent(cid)
-    agent.join(display_name="Sam")
-    session.connect(details)
+    recorder, _, cid, agent, _ = chat_with_sam(emu, session)
     emu.faults.http_errors(status=500, rate=1.0, operations=["CreateParticipantConnection"])
     assert emu.faults.drop_websockets(cid) == 1
     recorder.wait("on_connection_broken")
@@ -222,12 +237,7 @@ def test_a_chat_frame_proving_a_new_subscription_comes_after_the_catch_up(
     ``answer_subscribe=False`` that chat frame is what proves the subscription: it must
     still come after the catch-up (docs/reliability.md, "Callback order"), so the three
     arrive once each, in order."""
-    recorder = Recorder(session)
-    details = emu.start_chat(display_name="Ann")
-    cid = details.contact_id
-    agent = emu.agent(cid)
-    agent.join(display_name="Sam")
-    session.connect(details)
+    recorder, _, cid, agent, _ = chat_with_sam(emu, session)
     sent = [agent.send_message("before")]
     recorder.wait("on_message_received", where=lambda item: item.id == sent[-1])
     session.suspend_websocket_connection()
@@ -278,12 +288,8 @@ def test_disconnect_retried_after_a_lost_answer_ends_cleanly(
     client = AWSClient(endpoint_url=emu.endpoint_url)
     statuses = lose_first_answer(client, "DisconnectParticipant")
     session = ChatSession(attrs.evolve(config, custom_aws_client=client))
-    recorder = Recorder(session)
     try:
-        details = emu.start_chat(display_name="Ann")
-        cid = details.contact_id
-        emu.agent(cid).join(display_name="Sam")
-        session.connect(details)
+        recorder, _, cid, _, _ = chat_with_sam(emu, session)
         with caplog.at_level(logging.WARNING, logger="connect_chat"):
             assert session.disconnect() is True
         expected = 403 if knob.disconnect_replay == "403" else 200
@@ -312,12 +318,7 @@ def test_a_chat_ended_with_or_without_the_agents_leaving_ends_once(
     ``participant.left`` comes first (delivered once, before the end); without it only
     ``chat.ended`` comes. Either way ``on_chat_ended`` fires once, the session ends, and the
     agent's typing indicator ends with ``on_typing_stopped``."""
-    recorder = Recorder(session)
-    details = emu.start_chat(display_name="Ann")
-    cid = details.contact_id
-    agent = emu.agent(cid)
-    sam = agent.join(display_name="Sam")
-    session.connect(details)
+    recorder, _, cid, agent, sam = chat_with_sam(emu, session)
     agent.send_event(ContentType.TYPING)
     recorder.wait("on_typing")
     wait_until(lambda: len(session.typing_participants()) == 1, what="Sam's typing indicator")
@@ -366,13 +367,9 @@ def test_zero_sized_transcript_pages_end_and_lose_nothing(
     ``max_results_zero="empty_with_token"`` (the token runs the same scan again). The SDK's
     paging is bounded, so zero-sized pages never loop forever; a zero-sized page merged into
     the session changes nothing; the "what did I miss" paths never ask for 0 items."""
-    details = emu.start_chat(display_name="Ann")
-    cid = details.contact_id
-    agent = emu.agent(cid)
-    agent.join(display_name="Sam")
+    recorder, details, cid, agent, _ = chat_with_sam(emu, session)
     sent = [agent.send_message(f"m{n}") for n in range(3)]
-    recorder = Recorder(session)
-    session.connect(details)
+    recorder.wait("on_message_received", where=lambda item: item.id == sent[-1])
     held = [i.id for i in session.transcript]
     assert set(sent) <= set(held)
 
@@ -420,12 +417,7 @@ def test_a_drop_and_a_suspend_resume_each_deliver_once(
     and resumes it. Each comes back on a fresh URL (``reuse_websocket_url=False`` refuses an
     old one) at the first try, the SDK never relies on ``aws/unsubscribe``
     (``honour_unsubscribe``), and what was said meanwhile arrives once, in order."""
-    recorder = Recorder(session)
-    details = emu.start_chat(display_name="Ann")
-    cid = details.contact_id
-    agent = emu.agent(cid)
-    agent.join(display_name="Sam")
-    session.connect(details)
+    recorder, _, cid, agent, _ = chat_with_sam(emu, session)
     sent = [agent.send_message("before")]
     recorder.wait("on_message_received", where=lambda item: item.id == sent[-1])
 

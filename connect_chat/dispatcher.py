@@ -525,6 +525,8 @@ class Dispatcher:
         if self._chat_ended_fired:
             return
         self._chat_ended_fired = True
+        for key in list(self._typing_events):  # no participant.left may come first
+            self._typing_stopped(key)
         self._typing.clear()
         self._typing_events.clear()
         self._publish_typing()

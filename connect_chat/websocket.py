@@ -263,8 +263,11 @@ class SocketWorker:
                         self._gave_up(failures)
                     continue
                 self._details = details
+            # A reconnect keeps the chat frames that prove its subscription (no subscribe
+            # answer) until REESTABLISHED is posted: the catch-up comes before live frames.
+            early: list[str] | None = None if first else []
             try:
-                ws = self._open(details)
+                ws = self._open(details, early)
             except Exception as exc:
                 self._details = None  # the URL may be stale: ask for a fresh one next time
                 if first:
@@ -285,6 +288,8 @@ class SocketWorker:
                 first = False
             else:
                 self._post(SocketEvent.REESTABLISHED)
+                for text in early or ():
+                    self._post(RawFrame(text))
             exit_reason = self._pump(ws, details)
             self._close_socket()
             self._details = None  # the next socket needs a fresh URL

@@ -18,7 +18,7 @@ state                      written by              read by
 =========================  ======================  ==========================================
 ``transcript``             dispatcher thread       dispatcher (others read ``view``)
 ``view``                   dispatcher (replaced)   any thread (``session.transcript``)
-``typing_view``            dispatcher (replaced)   any thread (``typing_participants()``)
+``_typing.view``           dispatcher (replaced)   any thread (``typing_participants()``)
 ``participants.view``      dispatcher (replaced)   any thread (``participants()``)
 timers, typing, receipts   dispatcher thread       dispatcher thread
 ``_gap_pending``           socket thread (set),    socket thread (``post``)
@@ -76,7 +76,7 @@ from connect_chat.stats import SessionStats
 from connect_chat.streams import Subscribers
 from connect_chat.timestamps import now_timestamp
 from connect_chat.transcript import Change, Transcript, TranscriptView
-from connect_chat.typing_indicators import TypingIndicators
+from connect_chat.typing_indicators import TypingBoard
 
 logger = logging.getLogger(__name__)
 
@@ -126,12 +126,9 @@ class Dispatcher:
         self._warnings = RepeatedWarnings(logger)
         #: Who is in the chat (the customer's own typing echoes are not indicators).
         self.participants = Participants(own_participant_id, self._own_name)
-        self._typing = TypingIndicators[str](typing_expiry)
-        self._typing_events: dict[str, Event] = {}
+        self._typing = TypingBoard(typing_expiry, lambda e: self._fire("on_typing_stopped", e))
         #: Ids the newest history page added before their live frame came (see _handle_live).
         self._unheard: set[str] = set()
-        #: Typing events of the participants typing now (read by other threads; replaced).
-        self.typing_view: tuple[Event, ...] = ()
         self._on_incoming_message = on_incoming_message
         #: Ends the session when a callback raised SystemExit or KeyboardInterrupt.
         self._on_fatal = on_fatal
@@ -412,18 +409,21 @@ class Dispatcher:
         item = parsed.item
         if parsed.is_typing:
             assert isinstance(item, Event)
-            self._typing_started(item)
+            key = Participants.key(item)
+            if key is not None and not self.participants.is_own(item):  # not its own echo
+                self._typing.started(key, item)
+                self.call_later(self._typing.expiry, self._typing.expire)
             self._fire("on_typing", item)
             self._fire("on_message_received", item)
             self._subscribers.publish(item)
             return
         item = self._learn(item, live=True)
         if (
-            self._typing_events  # somebody is typing (else there is nothing to end)
+            self._typing  # somebody is typing (else there is nothing to end)
             and isinstance(item, (Message, Event))
             and (isinstance(item, Message) or item.content_type == ContentType.LEFT.value)
         ):
-            self._typing_message(item)
+            self._typing.message(Participants.key(item))
         change = self.transcript.merge(item)
         if self._unheard and item.id in self._unheard and not isinstance(item, Metadata):
             # connect() subscribes, then loads the newest history page: an item sent in
@@ -443,6 +443,11 @@ class Dispatcher:
             self._running = False
 
     # -- participants, typing indicators, incoming messages (dispatcher thread) ----------
+
+    @property
+    def typing_view(self) -> tuple[Event, ...]:
+        """The typing events of the participants typing now (any thread; a snapshot)."""
+        return self._typing.view
 
     @property
     def participants_view(self) -> dict[str, Participant]:
@@ -465,36 +470,6 @@ class Dispatcher:
                 self._on_incoming_message(item)
             except Exception:
                 logger.exception("handling an incoming message failed")
-
-    def _publish_typing(self) -> None:
-        self.typing_view = tuple(self._typing_events.values())
-
-    def _typing_started(self, event: Event) -> None:
-        key = Participants.key(event)
-        if key is None or self.participants.is_own(event):
-            return  # the echo of this customer's own typing is not an indicator
-        self._typing.on_typing(key)
-        self._typing_events[key] = event
-        self._publish_typing()
-        self.call_later(self._typing.expiry, self._expire_typing)
-
-    def _expire_typing(self) -> None:
-        for key in self._typing.expired():
-            self._typing_stopped(key)
-
-    def _typing_message(self, item: Message | Event) -> None:
-        """That participant's message (or departure) ends its typing indicator."""
-        key = Participants.key(item)
-        if key is not None and key in self._typing_events:
-            self._typing.on_message(key)
-            self._typing_stopped(key)
-
-    def _typing_stopped(self, key: str) -> None:
-        event = self._typing_events.pop(key, None)
-        if event is None:
-            return
-        self._publish_typing()
-        self._fire("on_typing_stopped", event)
 
     def _handle_socket_event(self, event: SocketEvent) -> None:
         if event is SocketEvent.ESTABLISHED:
@@ -525,11 +500,7 @@ class Dispatcher:
         if self._chat_ended_fired:
             return
         self._chat_ended_fired = True
-        for key in list(self._typing_events):  # no participant.left may come first
-            self._typing_stopped(key)
-        self._typing.clear()
-        self._typing_events.clear()
-        self._publish_typing()
+        self._typing.end_all()
         self._on_ended()
         self._fire("on_chat_ended")
         self._subscribers.end()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from connect_chat.errors import InvalidInputError
+from connect_chat.models import Event
 from connect_chat.timestamps import Clock
 
 __all__ = ["TypingIndicators", "TypingThrottle"]
@@ -108,3 +109,56 @@ class TypingIndicators(Generic[K]):
         gone = list(self._until)
         self._until.clear()
         return gone
+
+
+class TypingBoard:
+    """Who is typing now, for the dispatcher thread: each other participant's latest typing
+    event, ended by its expiry, that participant's message or departure, or the chat's end.
+
+    ``on_stopped(event)`` is told when an indicator ends (``on_typing_stopped``);
+    :attr:`view` is the current events (read by any thread; replaced at each change).
+    """
+
+    def __init__(self, expiry: float, on_stopped: Callable[[Event], None]) -> None:
+        self._indicators = TypingIndicators[str](expiry)
+        self._events: dict[str, Event] = {}
+        self._on_stopped = on_stopped
+        self.view: tuple[Event, ...] = ()
+
+    @property
+    def expiry(self) -> float:
+        return self._indicators.expiry
+
+    def __bool__(self) -> bool:
+        """Somebody is typing (else no message can end an indicator)."""
+        return bool(self._events)
+
+    def started(self, key: str, event: Event) -> None:
+        """``key`` is typing (its latest event): the indicator runs for ``expiry`` seconds."""
+        self._indicators.on_typing(key)
+        self._events[key] = event
+        self.view = tuple(self._events.values())
+
+    def message(self, key: str | None) -> None:
+        """``key``'s message (or departure) ends its indicator."""
+        if key is not None and key in self._events:
+            self._indicators.on_message(key)
+            self._stopped(key)
+
+    def expire(self) -> None:
+        """End the indicators whose time is up."""
+        for key in self._indicators.expired():
+            self._stopped(key)
+
+    def end_all(self) -> None:
+        """The chat ended: every indicator ends (no participant.left may come first)."""
+        for key in list(self._events):
+            self._stopped(key)
+        self._indicators.clear()
+
+    def _stopped(self, key: str) -> None:
+        event = self._events.pop(key, None)
+        if event is None:
+            return
+        self.view = tuple(self._events.values())
+        self._on_stopped(event)

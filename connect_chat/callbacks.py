@@ -25,6 +25,7 @@ class SessionCallbacks:
     on_connection_reestablished: Callable[[], None] | None
     on_deep_heartbeat_failure: Callable[[], None] | None
     on_message_received: Callable[[TranscriptItem], None] | None
+    on_message_updated: Callable[[TranscriptItem], None] | None
     on_transcript_updated: Callable[[Any], None] | None
     on_chat_ended: Callable[[], None] | None
     on_typing: Callable[[Any], None] | None

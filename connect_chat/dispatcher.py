@@ -127,6 +127,9 @@ class Dispatcher:
         #: Who is in the chat (the customer's own typing echoes are not indicators).
         self.participants = Participants(own_participant_id, self._own_name)
         self._typing = TypingBoard(typing_expiry, lambda e: self._fire("on_typing_stopped", e))
+        #: What each item the program knows looked like when last announced, by persistent
+        #: id (``_announce``: a change it cannot see fires no callback).
+        self._shown: dict[str, tuple[object, ...]] = {}
         #: Ids the newest history page added before their live frame came (see _handle_live).
         self._unheard: set[str] = set()
         self._on_incoming_message = on_incoming_message
@@ -335,16 +338,38 @@ class Dispatcher:
         )
 
     def _deliver(self, changes: list[Change], *, items: bool = True, force: bool = False) -> None:
-        """After a merge: one ``on_message_received`` per change, then one transcript update."""
+        """After a merge: each change announced (:meth:`_announce`; a history page's
+        silently), then one ``on_transcript_updated``."""
         if not changes and not force:
             return
         data = self._publish_view()
-        if items:
-            for change in changes:
-                if not change.removed:
-                    self._fire("on_message_received", change.item)
-                    self._subscribers.publish(change.item)
+        for change in changes:
+            self._announce(change, silent=not items)
         self._fire("on_transcript_updated", data)
+
+    def _announce(self, change: Change, *, silent: bool = False) -> bool:
+        """``on_message_received`` once per item, when the program first learns of it (a
+        live frame, a catch-up, its own send); ``on_message_updated`` for each real change
+        of an item it knows (status, receipt, the server's id...), never for a repeat that
+        changes nothing. Returns True for a new item. ``silent``: only remember what the
+        item looks like (history pages fire no item callbacks)."""
+        item = change.item
+        key = item.persistent_id or item.id
+        if change.removed:
+            self._shown.pop(key, None)
+            return False
+        looks = _visible(item)
+        before = self._shown.get(key)
+        self._shown[key] = looks
+        if silent:
+            return False
+        if change.added:
+            self._fire("on_message_received", item)
+            self._subscribers.publish(item)
+            return True
+        if before is not None and before != looks:
+            self._fire("on_message_updated", item)
+        return False
 
     def _handle(self, item: object) -> None:
         if isinstance(item, Frame):  # a chat frame, decoded by the socket thread
@@ -591,16 +616,14 @@ class Dispatcher:
             scan_direction=ScanDirection.BACKWARD.value,
             next_token=next_token,
         )
-        new = [c for c in changes if c.added]
         data = self._publish_view() if changes else None
-        for change in new:
-            self._incoming(change.item)
+        for change in changes:
+            if change.added:
+                self._incoming(change.item)
         ended = False
-        for change in new:
+        for change in changes:
             item = change.item
-            self._fire("on_message_received", item)
-            self._subscribers.publish(item)
-            if isinstance(item, Event):
+            if self._announce(change) and isinstance(item, Event):
                 callback = EVENT_CALLBACKS.get(item.content_type)
                 if callback is not None:
                     self._fire(callback, item)
@@ -614,3 +637,16 @@ class Dispatcher:
 
 def _parsed_id(parsed: ParsedItem) -> str:
     return parsed.item.id
+
+
+def _visible(item: TranscriptItem) -> tuple[object, ...]:
+    """What a program sees of an item: a change here is a real change (``on_message_updated``);
+    the rest (the echo filling in ``participant_id``...) is not."""
+    return (
+        item.id,
+        item.content_type,
+        getattr(item, "status", None),
+        getattr(item, "text", None),
+        getattr(item, "attachment_id", None),
+        getattr(item, "display_name", None),
+    )

@@ -67,8 +67,9 @@ class Bot:
         self.preferred_options = tuple(preferred_options)
         self.done = threading.Event()
         self.said: list[str] = []
-        # on_message_received fires again when a message's status changes (a receipt), and
-        # answer_waiting() may see a message the callback sees too: answer each id once.
+        # on_message_received fires once per message (status changes go to
+        # on_message_updated); but answer_waiting(), on the main thread, may see the message
+        # that arrived while connect() loaded the history, which the callback gets too.
         self._answered: set[str] = set()
         self._lock = threading.Lock()
         session.on_message_received = self.on_message

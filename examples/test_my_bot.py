@@ -70,8 +70,8 @@ def test_the_bot_leaves_when_the_agent_says_goodbye(connect_emulator: Emulator) 
 
 
 def test_the_bot_answers_once_when_the_message_is_receipted(connect_emulator: Emulator) -> None:
-    # Receipts make on_message_received fire again for the same message (its new status):
-    # shorten their timings so that the Delivered receipt goes out within the test.
+    # A receipt changes the message's status (on_message_updated, not a second
+    # on_message_received): shorten the timings so the Delivered receipt goes out in the test.
     config = GlobalConfig(
         endpoint_url=connect_emulator.endpoint_url,
         delivered_receipt_delay=0.0,

@@ -197,6 +197,7 @@ def test_a_receipt_for_a_history_message_does_not_make_it_new() -> None:
         drain(d)
         assert incoming == []
         assert d.stats.messages_received == 0
-        # The status change itself is reported, as for any message (with the new status).
-        changes = [i for n, i in callbacks.calls if n == "on_message_received"]
+        # The status change itself is reported as an update (with the new status).
+        assert [i for n, i in callbacks.calls if n == "on_message_received"] == []
+        changes = [i for n, i in callbacks.calls if n == "on_message_updated"]
         assert [(m.id, m.status) for m in changes] == [("id-2", MessageStatus.READ)]

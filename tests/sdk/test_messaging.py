@@ -27,11 +27,12 @@ def test_send_message_shows_placeholder_then_sent_with_same_persistent_id(
         assert sent.content_type == content_type.value
         stored = [i for i in emu.transcript(details.contact_id) if i.get("Content") == text]
         assert [i["Id"] for i in stored] == [sent.id]
-        mine = recorder.wait("on_message_received", count=2,
-                             where=lambda item: isinstance(item, Message) and item.text == text)
-        first = mine[0][0]
+        (first,) = [i for (i,) in recorder.args("on_message_received")
+                    if isinstance(i, Message) and i.text == text]  # once: the placeholder
         assert first.status is MessageStatus.SENDING and first.id == sent.persistent_id
         assert first.id != sent.id
+        (update,) = recorder.wait("on_message_updated", where=lambda i: i.id == sent.id)[0]
+        assert update.status is MessageStatus.SENT and update.persistent_id == sent.persistent_id
         wait_until(lambda: any(i.id == sent.id for i in session.transcript))
         items = [i for i in session.transcript if isinstance(i, Message) and i.text == text]
         assert len(items) == 1
@@ -53,9 +54,12 @@ def test_receipts_move_status_and_fire_receipt_callbacks(emu: Any) -> None:
         read = recorder.wait("on_read_receipt")[0][0]
         assert read.id == sent.id and read.content_type == ContentType.MESSAGE_READ.value
         wait_until(lambda: _status(session, sent.id) is MessageStatus.READ)
-        updates = recorder.wait("on_message_received",
+        updates = recorder.wait("on_message_updated",
                                 where=lambda i: i.id == sent.id and i.status is MessageStatus.READ)
         assert updates[0][0].persistent_id == sent.persistent_id
+        statuses = [i.status for (i,) in recorder.args("on_message_updated") if i.id == sent.id]
+        assert statuses == sorted(set(statuses), key=lambda s: s.rank)  # each change once
+        assert [i for (i,) in recorder.args("on_message_received") if i.id == sent.id] == []
 
 
 def _status(session: ChatSession, message_id: str) -> MessageStatus | None:

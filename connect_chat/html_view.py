@@ -109,7 +109,7 @@ def _message(item: Message) -> str:
 
 
 def _body(item: Message) -> str:
-    name = _attachment_name(item)
+    name = item.attachment_name
     if item.attachment_id is not None or name is not None:
         return (
             '<div class="cc-text"><span class="cc-badge">file</span> '
@@ -173,14 +173,6 @@ def _time(time_stamp: str) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone()
     return moment.strftime("%H:%M:%S")
-
-
-def _attachment_name(item: Message) -> str | None:
-    attachments = item.serialized_content.get("Attachments")
-    if isinstance(attachments, list) and attachments and isinstance(attachments[0], Mapping):
-        name = attachments[0].get("AttachmentName")
-        return str(name) if name else None
-    return None
 
 
 def _chosen(text: str) -> str:

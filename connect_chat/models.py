@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import html
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -144,6 +143,15 @@ class Message(TranscriptItem):
         return self.metadata.status if self.metadata is not None else None
 
     @property
+    def attachment_name(self) -> str | None:
+        """An attachment's file name as the service stored it (None for a text message)."""
+        attachments = self.serialized_content.get("Attachments")
+        if isinstance(attachments, list) and attachments and isinstance(attachments[0], Mapping):
+            name = attachments[0].get("AttachmentName")
+            return str(name) if name else None
+        return None
+
+    @property
     def interactive(self) -> InteractiveContent | None:
         """The parsed template of an interactive message (``ListPicker``, ``QuickReply``,
         ``TimePicker``, ``Panel``, ``Carousel``, ``ViewResourceContent`` or
@@ -190,27 +198,6 @@ class Participant:
     role: str | None = None
     display_name: str | None = None
     present: bool = True
-
-
-def _html_table(items: Sequence[TranscriptItem]) -> str:
-    rows = []
-    for item in items:
-        if isinstance(item, Message):
-            who, what, status = item.display_name or item.participant, item.text, item.status
-        elif isinstance(item, Event):
-            who, what, status = item.display_name or item.participant or "", item.content_type, None
-        else:
-            who, what, status = "", item.content_type, None
-        rows.append(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-                html.escape(item.time_stamp),
-                html.escape(str(who or "")),
-                html.escape(str(what or "")),
-                html.escape(str(status or "")),
-            )
-        )
-    head = "<tr><th>time</th><th>from</th><th>content</th><th>status</th></tr>"
-    return f"<table>{head}{''.join(rows)}</table>"
 
 
 @attrs.frozen(kw_only=True)

@@ -85,7 +85,7 @@ def describe_interactive(text: str) -> str:
 def summary(item: Message) -> str:
     """A message in a few words, for a receipt line: the text, a file's name, a question's
     title or an answer's choice (never an interactive message's JSON)."""
-    name = _attachment_name(item)
+    name = item.attachment_name
     if item.attachment_id is not None or name is not None:
         return name or item.text or "a file"
     if item.content_type == ContentType.INTERACTIVE_TEXT.value:
@@ -227,8 +227,8 @@ class ChatPrinter:
             if item.status == MessageStatus.SENDING:
                 return None  # printed when the service confirms it
             who = self.sender(item)
-            if item.attachment_id is not None or _attachment_name(item) is not None:
-                name = _attachment_name(item) or item.text or "a file"
+            if item.attachment_id is not None or item.attachment_name is not None:
+                name = item.attachment_name or item.text or "a file"
                 return f"{when}  {who} sent a file: {name}"
             if item.content_type == ContentType.INTERACTIVE_TEXT.value:
                 return f"{when}  {who}: {describe_interactive(item.text)}"
@@ -291,14 +291,6 @@ def _silence(stream: TextIO) -> None:
 
 def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _attachment_name(item: Message) -> str | None:
-    attachments = item.serialized_content.get("Attachments")
-    if isinstance(attachments, list) and attachments and isinstance(attachments[0], Mapping):
-        name = attachments[0].get("AttachmentName")
-        return str(name) if name else None
-    return None
 
 
 def _receipt_message_id(event: Event) -> str | None:

@@ -17,7 +17,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import attrs
@@ -477,3 +477,30 @@ def save_download(
     except BaseException:
         destination.unlink(missing_ok=True)
         raise
+
+
+def checked_download(
+    attachment_id: object, filename: object, directory: object = None
+) -> None:
+    """The arguments of a download, checked before any request."""
+    if not isinstance(attachment_id, str) or not attachment_id:
+        raise InvalidInputError("attachment_id must be a non-empty string")
+    if not isinstance(filename, str) or not filename:
+        raise InvalidInputError("filename must be a non-empty string")
+    if directory is not None:
+        try:
+            target = Path(os.fspath(directory))  # type: ignore[call-overload]
+        except TypeError:
+            raise InvalidInputError("directory must be a path") from None
+        if target.exists() and not target.is_dir():
+            raise InvalidInputError(f"the download directory is a file: {target.name}")
+
+
+def download_source(answer: Mapping[str, Any]) -> tuple[str, int | None]:
+    """GetAttachment's answer: the pre-signed URL (``AttachmentError`` if there is none) and
+    the size the service stored (None if it did not say)."""
+    url = answer.get("Url")
+    if not isinstance(url, str) or not url:
+        raise AttachmentError("GetAttachment returned no URL")
+    size = answer.get("AttachmentSizeInBytes")
+    return url, size if isinstance(size, int) and not isinstance(size, bool) else None

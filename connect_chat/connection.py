@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -52,7 +53,7 @@ from connect_chat.models import (
 )
 from connect_chat.outbox import Retrier, Sender
 from connect_chat.parsing import TranscriptPage, parse_transcript_page
-from connect_chat.receipts import ReceiptBatch, ReceiptThrottle
+from connect_chat.receipts import ReceiptBatch, ReceiptThrottle, ReceiptTicket
 from connect_chat.stats import SessionStats
 from connect_chat.streams import Subscribers
 from connect_chat.transcript import Transcript
@@ -90,6 +91,43 @@ class ConnectAttempt:
     #: Whether the participant left (DisconnectParticipant confirmed) after such a stop.
     left: bool = False
     done: threading.Event = attrs.field(factory=threading.Event)
+
+
+@attrs.define(eq=False)
+class SessionResources:
+    """What a session holds that runs or stays open: its connection and AWS client."""
+
+    conn: Connection | None = None
+    client: AWSClient | None = None
+
+
+def release_resources(res: SessionResources) -> None:
+    """The finalizer of a session dropped while connected: stop its threads, close sockets
+    (no join: it may run on any thread; nothing is sent to the service)."""
+    conn, client = res.conn, res.client
+    if conn is None or conn.ended or conn.closing:
+        conn = None
+    if conn is None and client is None:
+        return
+    logger.debug("a ChatSession was dropped without disconnect() or reset(): resetting it")
+    if conn is not None:
+        conn.closing = True
+        conn.finish(chat_ended=False)
+    if client is not None:
+        client.cancel_calls()
+        client.close()
+
+
+def weak_call(method: Callable[[], object]) -> Callable[[], None]:
+    """``method()`` while its object lives, without keeping it alive (the threads hold it)."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> None:
+        bound = ref()
+        if bound is not None:
+            bound()
+
+    return call
 
 
 class Connection:
@@ -326,6 +364,27 @@ class Connection:
             raise SessionClosedError("disconnect() or reset() ended connect()")
 
     # -- receipts (dispatcher thread) ---------------------------------------------------------
+
+    def request_receipt(
+        self, kind: MessageReceiptType, message: TranscriptItem | str
+    ) -> ReceiptTicket:
+        """``send_message_receipt``: a receipt request for the throttle (none is sent for
+        the customer's own messages)."""
+        if isinstance(message, TranscriptItem):
+            item: TranscriptItem | None = message
+            message_id = message.id
+        else:
+            message_id = message
+            item = self.transcript.get(message_id)
+        own = message_id in self.sender.sent_ids or (
+            isinstance(item, Message) and item.participant == "CUSTOMER"
+        )
+        return self.receipts.request(
+            kind,
+            message_id,
+            timestamp=item.time_stamp if item is not None else None,
+            own_message=own,
+        )
 
     def _schedule_receipts(self) -> None:
         self.dispatcher.post(Call(self.dispatcher.schedule_receipts))

@@ -17,11 +17,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from connect_chat.attachments import Progress, inspect_file, save_download
+from connect_chat.attachments import (
+    Progress,
+    checked_download,
+    download_source,
+    inspect_file,
+    save_download,
+)
 from connect_chat.credentials import Credentials
 from connect_chat.deadlines import DEFAULT_TRANSFER_TIMEOUT, watched_http_session
 from connect_chat.enums import ContentType, MessageReceiptType, ScanDirection, SortKey
-from connect_chat.errors import AttachmentError, ChatEndedError, InvalidInputError
+from connect_chat.errors import ChatEndedError, InvalidInputError
 from connect_chat.gapfill import items_after
 from connect_chat.interactive import ViewResource
 from connect_chat.models import (
@@ -266,13 +272,10 @@ class RestChat:
 
     def get_attachment_download_url(self, attachment_id: str) -> str:
         """The pre-signed URL of an attachment (a secret: do not log it)."""
-        answer = self._credentials.call(
+        checked_download(attachment_id, "-")
+        return download_source(self._credentials.call(
             lambda token: self._client.get_attachment(token, attachment_id)
-        )
-        url = answer.get("Url")
-        if not isinstance(url, str) or not url:
-            raise AttachmentError("GetAttachment returned no URL")
-        return url
+        ))[0]
 
     def download_attachment(
         self,
@@ -283,18 +286,13 @@ class RestChat:
         progress: Progress | None = None,
     ) -> Path:
         """Download an attachment into ``directory`` (a new temporary one by default)."""
-        answer = self._credentials.call(
+        checked_download(attachment_id, filename, directory)
+        url, size = download_source(self._credentials.call(
             lambda token: self._client.get_attachment(token, attachment_id)
-        )
-        size = answer.get("AttachmentSizeInBytes")
+        ))
         with self._client.calls.scope("attachment download", self._transfer_timeout):
             return save_download(
-                self._session(),
-                str(answer["Url"]),
-                directory,
-                filename,
-                progress,
-                expected_size=size if isinstance(size, int) else None,
+                self._session(), url, directory, filename, progress, expected_size=size
             )
 
     def describe_view(self, view_token: str) -> ViewResource:

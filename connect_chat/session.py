@@ -23,13 +23,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-import attrs
-
-from connect_chat.attachments import Progress, save_download
+from connect_chat.attachments import (
+    Progress,
+    checked_download,
+    download_source,
+    save_download,
+)
 from connect_chat.callbacks import CALLBACK_NAMES, SessionCallbacks
 from connect_chat.client import AWSClient, count_retries, warn_if_unverified
 from connect_chat.config import GlobalConfig
-from connect_chat.connection import ConnectAttempt, Connection, client_for
+from connect_chat.connection import (
+    ConnectAttempt,
+    Connection,
+    SessionResources,
+    client_for,
+    release_resources,
+    weak_call,
+)
 from connect_chat.credentials import ConnectionDetailsProvider
 from connect_chat.deadlines import bounded, watched_http_session
 from connect_chat.enums import (
@@ -40,7 +50,6 @@ from connect_chat.enums import (
 )
 from connect_chat.errors import (
     AccessDeniedError,
-    AttachmentError,
     ChatEndedError,
     ConnectChatError,
     ConnectionTimeoutError,
@@ -68,6 +77,7 @@ from connect_chat.validation import (
     checked_authentication,
     checked_event,
     checked_message,
+    checked_receipt,
     checked_timeout,
     checked_transcript_request,
 )
@@ -75,43 +85,6 @@ from connect_chat.validation import (
 logger = logging.getLogger(__name__)
 
 __all__ = ["CALLBACK_NAMES", "ChatSession", "ConnectionDetailsProvider"]
-
-
-@attrs.define(eq=False)
-class _Resources:
-    """What a session holds that runs or stays open: its connection and AWS client."""
-
-    conn: Connection | None = None
-    client: AWSClient | None = None
-
-
-def _release(res: _Resources) -> None:
-    """The finalizer of a session dropped while connected: stop its threads, close sockets
-    (no join: it may run on any thread; nothing is sent to the service)."""
-    conn, client = res.conn, res.client
-    if conn is None or conn.ended or conn.closing:
-        conn = None
-    if conn is None and client is None:
-        return
-    logger.debug("a ChatSession was dropped without disconnect() or reset(): resetting it")
-    if conn is not None:
-        conn.closing = True
-        conn.finish(chat_ended=False)
-    if client is not None:
-        client.cancel_calls()
-        client.close()
-
-
-def _weak_call(method: Callable[[], object]) -> Callable[[], None]:
-    """``method()`` while its object lives, without keeping it alive (the threads hold it)."""
-    ref = weakref.WeakMethod(method)
-
-    def call() -> None:
-        bound = ref()
-        if bound is not None:
-            bound()
-
-    return call
 
 
 class ChatSession(SessionCallbacks):
@@ -135,8 +108,8 @@ class ChatSession(SessionCallbacks):
         self._config = config if config is not None else GlobalConfig()
         #: The connection and client, apart from the session so that a finalizer can let
         #: them go when a connected session is dropped without disconnect()/reset().
-        self._res = _Resources()
-        weakref.finalize(self, _release, self._res)
+        self._res = SessionResources()
+        weakref.finalize(self, release_resources, self._res)
         self._connecting: ConnectAttempt | None = None
         self._provider = ConnectionDetailsProvider()
         self._subscribers = Subscribers()
@@ -290,7 +263,7 @@ class ChatSession(SessionCallbacks):
             subscribers=self._subscribers,
             stats=self.stats,
             on_active=self._provider._set_active,
-            on_fatal=_weak_call(self.disconnect),
+            on_fatal=weak_call(self.disconnect),
         )
         with self._lock:  # from here on a stop acts on the connection itself
             stop = attempt.stop
@@ -462,28 +435,8 @@ class ChatSession(SessionCallbacks):
         ``should_send_message_receipts`` is off. Returns a ticket: ``ticket.wait(timeout)``
         gives the outcome (SENT, SUPERSEDED, SUPPRESSED, FAILED).
         """
-        try:
-            kind = MessageReceiptType(str(receipt_type))
-        except ValueError:
-            raise InvalidInputError(f"{receipt_type!r} is not a receipt type") from None
-        conn = self._active_connection()
-        if isinstance(message, TranscriptItem):
-            item: TranscriptItem | None = message
-            message_id = message.id
-        elif isinstance(message, str) and message:
-            message_id = message
-            item = conn.transcript.get(message_id)
-        else:
-            raise InvalidInputError("give a message id or a transcript item")
-        own = message_id in conn.sender.sent_ids or (
-            isinstance(item, Message) and item.participant == "CUSTOMER"
-        )
-        return conn.receipts.request(
-            kind,
-            message_id,
-            timestamp=item.time_stamp if item is not None else None,
-            own_message=own,
-        )
+        kind = checked_receipt(receipt_type, message)
+        return self._active_connection().request_receipt(kind, message)
 
     # -- attachments and views -----------------------------------------------------------
 
@@ -517,14 +470,11 @@ class ChatSession(SessionCallbacks):
 
     def get_attachment_download_url(self, attachment_id: str) -> str:
         """The pre-signed download URL of an attachment (GetAttachment). Keep it private."""
-        if not isinstance(attachment_id, str) or not attachment_id:
-            raise InvalidInputError("attachment_id must be a non-empty string")
+        checked_download(attachment_id, "-")
         conn = self._active_connection()
-        response = conn.call(lambda token: conn.client.get_attachment(token, attachment_id))
-        url = response.get("Url")
-        if not isinstance(url, str) or not url:
-            raise AttachmentError("GetAttachment returned no URL")
-        return url
+        return download_source(
+            conn.call(lambda token: conn.client.get_attachment(token, attachment_id))
+        )[0]
 
     def download_attachment(
         self,
@@ -535,25 +485,19 @@ class ChatSession(SessionCallbacks):
     ) -> Path:
         """Download an attachment to ``directory`` (default: a new temporary directory).
 
-        Only the basename of ``filename`` is used and no existing file is overwritten.
-        Returns the path of the file written.
+        Only the basename of ``filename`` is used and no existing file is overwritten; a body
+        shorter or longer than the size the service stored fails. Returns the path written.
         """
-        if not isinstance(filename, str) or not filename:
-            raise InvalidInputError("filename must be a non-empty string")
-        if directory is not None:
-            try:
-                target = Path(os.fspath(directory))
-            except TypeError:
-                raise InvalidInputError("directory must be a path") from None
-            if target.exists() and not target.is_dir():
-                raise InvalidInputError(f"the download directory is a file: {target.name}")
-        url = self.get_attachment_download_url(attachment_id)
+        checked_download(attachment_id, filename, directory)
         conn = self._active_connection()
+        url, size = download_source(
+            conn.call(lambda token: conn.client.get_attachment(token, attachment_id))
+        )
         # The GET ends by GlobalConfig.transfer_timeout, or at once on disconnect()/reset().
         with watched_http_session() as http, conn.client.calls.scope(
             "attachment download", conn.config.transfer_timeout
         ):
-            return save_download(http, url, directory, filename, progress)
+            return save_download(http, url, directory, filename, progress, expected_size=size)
 
     def describe_view(self, view_token: str) -> ViewResource:
         """DescribeView: the view a ``ViewResource`` interactive message refers to."""

@@ -8,11 +8,12 @@ from connect_chat.enums import (
     MESSAGE_CONTENT_LIMITS,
     MESSAGE_CONTENT_TYPES,
     ContentType,
+    MessageReceiptType,
     ScanDirection,
     SortKey,
 )
 from connect_chat.errors import InvalidInputError
-from connect_chat.models import StartPosition
+from connect_chat.models import StartPosition, TranscriptItem
 
 
 def checked_message(content_type: ContentType | str, message: object) -> str:
@@ -96,3 +97,14 @@ def checked_authentication(session_id: object, redirect_uri: object = "-") -> No
         )
     if not isinstance(redirect_uri, str) or not 1 <= len(redirect_uri) <= 1024:
         raise InvalidInputError("redirect_uri must be a string of 1..1024 characters")
+
+
+def checked_receipt(receipt_type: object, message: object) -> MessageReceiptType:
+    """``send_message_receipt``'s arguments: a receipt type, and a message id or item."""
+    try:
+        kind = MessageReceiptType(str(receipt_type))
+    except ValueError:
+        raise InvalidInputError(f"{receipt_type!r} is not a receipt type") from None
+    if not isinstance(message, TranscriptItem) and not (isinstance(message, str) and message):
+        raise InvalidInputError("give a message id or a transcript item")
+    return kind

@@ -155,7 +155,7 @@ def test_a_session_dropped_without_closing_lets_its_threads_go(
     session.connect(details)
     label = details.contact_id
     assert any(label in t.name for t in sdk_threads())
-    caplog.set_level(logging.DEBUG, logger="connect_chat.session")
+    caplog.set_level(logging.DEBUG, logger="connect_chat")
     del session
     gc.collect()
     wait_until(lambda: not any(label in t.name for t in sdk_threads()),

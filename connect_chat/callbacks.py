@@ -14,6 +14,7 @@ from typing import Any
 
 from connect_chat.enums import ContentType
 from connect_chat.models import TranscriptItem
+from connect_chat.transcript import Change
 
 
 class SessionCallbacks:
@@ -80,3 +81,48 @@ EVENT_CALLBACKS: dict[str, str] = {
     ContentType.AUTHENTICATION_EXPIRED.value: "on_authentication_expired",
     ContentType.AUTHENTICATION_CANCELLED.value: "on_authentication_cancelled",
 }
+
+
+class Announcements:
+    """Which item callback a transcript change fires (dispatcher thread).
+
+    ``on_message_received`` once per item, when the program first learns of it (a live frame,
+    a catch-up, its own send); ``on_message_updated`` for each real change of an item it knows
+    (status, receipt, the server's id...); nothing for a repeat that changes nothing the
+    program can see (an echo filling in ``participant_id``, a receipt sent twice).
+    """
+
+    def __init__(self) -> None:
+        #: What each known item looked like when last announced, by persistent id.
+        self._shown: dict[str, tuple[object, ...]] = {}
+
+    def which(self, change: Change, *, silent: bool = False) -> str | None:
+        """The callback to fire for ``change`` (None: none). ``silent``: only remember what
+        the item looks like (history pages fire no item callbacks)."""
+        item = change.item
+        key = item.persistent_id or item.id
+        if change.removed:
+            self._shown.pop(key, None)
+            return None
+        looks = _visible(item)
+        before = self._shown.get(key)
+        self._shown[key] = looks
+        if silent:
+            return None
+        if change.added:
+            return "on_message_received"
+        if before is not None and before != looks:
+            return "on_message_updated"
+        return None
+
+
+def _visible(item: TranscriptItem) -> tuple[object, ...]:
+    """What a program sees of an item: a change here is a real change."""
+    return (
+        item.id,
+        item.content_type,
+        getattr(item, "status", None),
+        getattr(item, "text", None),
+        getattr(item, "attachment_id", None),
+        getattr(item, "display_name", None),
+    )

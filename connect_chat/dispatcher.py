@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from connect_chat.callbacks import EVENT_CALLBACKS
+from connect_chat.callbacks import EVENT_CALLBACKS, Announcements
 from connect_chat.enums import ContentType, ScanDirection
 from connect_chat.errors import ChatEndedError, ConnectChatError, SessionClosedError
 from connect_chat.gapfill import DEFAULT_MAX_PAGES, catch_up
@@ -127,9 +127,7 @@ class Dispatcher:
         #: Who is in the chat (the customer's own typing echoes are not indicators).
         self.participants = Participants(own_participant_id, self._own_name)
         self._typing = TypingBoard(typing_expiry, lambda e: self._fire("on_typing_stopped", e))
-        #: What each item the program knows looked like when last announced, by persistent
-        #: id (``_announce``: a change it cannot see fires no callback).
-        self._shown: dict[str, tuple[object, ...]] = {}
+        self._announcements = Announcements()
         #: Ids the newest history page added before their live frame came (see _handle_live).
         self._unheard: set[str] = set()
         self._on_incoming_message = on_incoming_message
@@ -161,14 +159,6 @@ class Dispatcher:
 
     def start(self) -> None:
         self.thread.start()
-
-    @property
-    def bad_frames(self) -> int:
-        return self.stats.bad_frames
-
-    @property
-    def bad_history_items(self) -> int:
-        return self.stats.bad_history_items
 
     def post(self, item: object) -> None:
         """Queue an item without ever blocking (see :class:`Inbox` for the overflow policy)."""
@@ -348,27 +338,15 @@ class Dispatcher:
         self._fire("on_transcript_updated", data)
 
     def _announce(self, change: Change, *, silent: bool = False) -> bool:
-        """``on_message_received`` once per item, when the program first learns of it (a
-        live frame, a catch-up, its own send); ``on_message_updated`` for each real change
-        of an item it knows (status, receipt, the server's id...), never for a repeat that
-        changes nothing. Returns True for a new item. ``silent``: only remember what the
-        item looks like (history pages fire no item callbacks)."""
-        item = change.item
-        key = item.persistent_id or item.id
-        if change.removed:
-            self._shown.pop(key, None)
-            return False
-        looks = _visible(item)
-        before = self._shown.get(key)
-        self._shown[key] = looks
-        if silent:
-            return False
-        if change.added:
-            self._fire("on_message_received", item)
-            self._subscribers.publish(item)
+        """Fire ``on_message_received`` or ``on_message_updated`` for ``change`` as
+        :class:`~connect_chat.callbacks.Announcements` decides; True for a new item."""
+        which = self._announcements.which(change, silent=silent)
+        if which == "on_message_received":
+            self._fire(which, change.item)
+            self._subscribers.publish(change.item)
             return True
-        if before is not None and before != looks:
-            self._fire("on_message_updated", item)
+        if which is not None:
+            self._fire(which, change.item)
         return False
 
     def _handle(self, item: object) -> None:
@@ -638,15 +616,3 @@ class Dispatcher:
 def _parsed_id(parsed: ParsedItem) -> str:
     return parsed.item.id
 
-
-def _visible(item: TranscriptItem) -> tuple[object, ...]:
-    """What a program sees of an item: a change here is a real change (``on_message_updated``);
-    the rest (the echo filling in ``participant_id``...) is not."""
-    return (
-        item.id,
-        item.content_type,
-        getattr(item, "status", None),
-        getattr(item, "text", None),
-        getattr(item, "attachment_id", None),
-        getattr(item, "display_name", None),
-    )

@@ -1,8 +1,8 @@
 """Fuzzing the dispatcher: hostile frames and pages never escape, stop it, or go uncounted.
 
 Issue 8, point 1 (dispatcher half): each unusable frame is dropped, logged exactly once and
-counted in ``Dispatcher.bad_frames``; each unreadable GetTranscript item is counted in
-``Dispatcher.bad_history_items`` (one log record per page); the thread keeps running and
+counted in ``SessionStats.bad_frames``; each unreadable GetTranscript item is counted in
+``SessionStats.bad_history_items`` (one log record per page); the thread keeps running and
 every well-formed item that came with the junk is in the transcript.
 """
 
@@ -128,8 +128,9 @@ def test_hostile_frames_are_dropped_logged_once_counted(frames: list[tuple[str, 
             dispatcher.post(RawFrame(text))
         drain(dispatcher)
         assert dispatcher.alive, "hostile frames stopped the dispatcher"
-        assert expected_bad <= dispatcher.bad_frames <= expected_bad + confused
-        assert len(_malformed_records(capture)) == min(dispatcher.bad_frames, DEFAULT_BURST), \
+        assert expected_bad <= dispatcher.stats.bad_frames <= expected_bad + confused
+        bad = dispatcher.stats.bad_frames
+        assert len(_malformed_records(capture)) == min(bad, DEFAULT_BURST), \
             "logged once each, up to the rate limit"
         assert not capture.matching("connect_chat", level=logging.ERROR), "an exception escaped"
         held = {item.id for item in dispatcher.view}
@@ -153,7 +154,7 @@ def test_hostile_history_pages_are_counted(entries: list[Any], token: Any) -> No
         assert done.wait(10.0)
         drain(dispatcher)
         assert dispatcher.alive
-        assert dispatcher.bad_history_items == page.skipped
+        assert dispatcher.stats.bad_history_items == page.skipped
         records = capture.matching("connect_chat.dispatcher", contains="unreadable")
         assert len(records) == (1 if page.skipped else 0), "one record per page with junk"
         assert not capture.matching("connect_chat", level=logging.ERROR)
@@ -174,7 +175,7 @@ def test_frames_keep_flowing_after_thousands_of_bad_ones() -> None:
                 "ParticipantRole": "AGENT"}
         dispatcher.post(RawFrame(chat_frame(good)))
         drain(dispatcher)
-        assert dispatcher.bad_frames == 3000
+        assert dispatcher.stats.bad_frames == 3000
         assert len(_malformed_records(capture)) == DEFAULT_BURST
         assert [item.id for item in callbacks.received] == ["after-junk"]
 
@@ -185,7 +186,7 @@ def test_oversized_frame_is_refused_before_parsing() -> None:
     with capture_logs() as capture, running_dispatcher() as (dispatcher, callbacks):
         dispatcher.post(RawFrame(huge))
         drain(dispatcher)
-        assert dispatcher.bad_frames == 1
+        assert dispatcher.stats.bad_frames == 1
         assert callbacks.received == []
         (record,) = _malformed_records(capture)
         assert "x" * 100 not in record.getMessage(), "the log names the problem, not the frame"
@@ -199,4 +200,4 @@ def test_binary_and_unknown_topic_json_is_not_a_crash() -> None:
         dispatcher.post(RawFrame("[" * 100_000))
         drain(dispatcher)
         assert dispatcher.alive
-        assert dispatcher.bad_frames == 3
+        assert dispatcher.stats.bad_frames == 3

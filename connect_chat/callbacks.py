@@ -93,8 +93,13 @@ class Announcements:
     """
 
     def __init__(self) -> None:
-        #: What each known item looked like when last announced, by persistent id.
-        self._shown: dict[str, tuple[object, ...]] = {}
+        #: What each known item looked like when last announced (a hash), by persistent id.
+        self._shown: dict[str, int] = {}
+
+    def forget(self, items: list[TranscriptItem]) -> None:
+        """These items left the transcript (``transcript_max_items``)."""
+        for item in items:
+            self._shown.pop(item.persistent_id or item.id, None)
 
     def which(self, change: Change, *, silent: bool = False) -> str | None:
         """The callback to fire for ``change`` (None: none). ``silent``: only remember what
@@ -104,7 +109,7 @@ class Announcements:
         if change.removed:
             self._shown.pop(key, None)
             return None
-        looks = _visible(item)
+        looks = hash(_visible(item))
         before = self._shown.get(key)
         self._shown[key] = looks
         if silent:

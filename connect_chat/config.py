@@ -128,6 +128,9 @@ class GlobalConfig:
     inbox_size: int = attrs.field(default=10_000)
     #: Capacity of each pull-API subscriber queue (oldest items dropped beyond it, with a warning).
     pull_queue_size: int = attrs.field(default=1_000)
+    #: Keep at most this many items in ``session.transcript`` (the oldest leave memory and
+    #: stay reachable with ``get_transcript``); None: no bound. For long-running bots.
+    transcript_max_items: int | None = attrs.field(default=None)
 
     @features.validator
     def _check_features(self, attribute: attrs.Attribute[Features], value: Features) -> None:
@@ -222,6 +225,14 @@ class GlobalConfig:
     def _check_inbox(self, attribute: attrs.Attribute[int], value: int) -> None:
         if not isinstance(value, int) or value < 16:
             raise InvalidInputError(f"inbox_size must be an int >= 16, got {value!r}")
+
+    @transcript_max_items.validator
+    def _check_max_items(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 1):
+            raise InvalidInputError(
+                f"transcript_max_items must be an int >= 1 or None, got {value!r}"
+            )
 
     @pull_queue_size.validator
     def _check_pull(self, attribute: attrs.Attribute[int], value: int) -> None:

@@ -197,6 +197,7 @@ class Connection:
             typing_expiry=config.typing_expiry,
             on_incoming_message=self._auto_delivered_receipt,
             on_fatal=on_fatal,
+            max_items=config.transcript_max_items,
         )
         stats.track_receipts(self.receipts)
         self.sender = Sender(

@@ -119,6 +119,7 @@ class Dispatcher:
         typing_expiry: float = 12.0,
         on_incoming_message: Callable[[Message], None] | None = None,
         on_fatal: Callable[[], None] | None = None,
+        max_items: int | None = None,
     ) -> None:
         self.inbox = inbox
         self.stats = stats if stats is not None else SessionStats()
@@ -128,6 +129,8 @@ class Dispatcher:
         self.participants = Participants(own_participant_id, self._own_name)
         self._typing = TypingBoard(typing_expiry, lambda e: self._fire("on_typing_stopped", e))
         self._announcements = Announcements()
+        #: ``GlobalConfig.transcript_max_items``: the transcript keeps the newest this many.
+        self._max_items = max_items
         #: Ids the newest history page added before their live frame came (see _handle_live).
         self._unheard: set[str] = set()
         self._on_incoming_message = on_incoming_message
@@ -321,6 +324,8 @@ class Dispatcher:
             logger.exception("the %s callback raised; delivery continues", name)
 
     def _publish_view(self) -> TranscriptData:
+        if self._max_items is not None and len(self.transcript) > self._max_items:
+            self._announcements.forget(self.transcript.trim(self._max_items))
         self.view = self.transcript.view()
         return TranscriptData(
             transcript_list=self.view,
@@ -577,7 +582,7 @@ class Dispatcher:
         self._merge_missed(result.items, result.next_token)
 
     def _holds(self, parsed: ParsedItem) -> bool:
-        return parsed.item.id in self.transcript
+        return self.transcript.seen(parsed.item)
 
     def _fetch_older_items(
         self, next_token: str | None

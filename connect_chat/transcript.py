@@ -171,6 +171,8 @@ class Transcript:
         #: Token for the next older history page (iOS ``previousTranscriptNextToken``).
         self.previous_transcript_next_token: str | None = None
         self._oldest_history: float | None = None
+        #: The time of the newest item :meth:`trim` let go (every older one went too).
+        self.trimmed_until: float | None = None
         #: Display name of the newest customer message seen (for placeholders).
         self.customer_display_name: str | None = None
 
@@ -181,6 +183,12 @@ class Transcript:
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._by_id
+
+    def seen(self, item: TranscriptItem) -> bool:
+        """Held, or let go by :meth:`trim` (no newer than what it let go): not news."""
+        if item.id in self._by_id:
+            return True
+        return self.trimmed_until is not None and time_key(item.time_stamp) <= self.trimmed_until
 
     def get(self, item_id: str) -> TranscriptItem | None:
         entry = self._by_id.get(self._aliases.get(item_id, item_id))
@@ -607,6 +615,34 @@ class Transcript:
     def remove(self, item_id: str) -> Change | None:
         item = self._drop(item_id)
         return Change(item=item, removed=True) if item is not None else None
+
+    def trim(self, max_items: int) -> list[TranscriptItem]:
+        """Keep at most ``max_items`` items in memory: the oldest go (a message still being
+        sent never does); they stay reachable with ``get_transcript``. Returns them."""
+        excess = self._len - max_items
+        if excess <= 0:
+            return []
+        in_flight = self._local_ids | self._group_row_ids()
+        gone: list[TranscriptItem] = []
+        for chunk in self._chunks:
+            for item in chunk:
+                if len(gone) == excess:
+                    break
+                if item.id not in in_flight:
+                    gone.append(item)
+            if len(gone) == excess:
+                break
+        for item in gone:
+            self._drop(item.id)
+            stamp = time_key(item.time_stamp)
+            if self.trimmed_until is None or stamp > self.trimmed_until:
+                self.trimmed_until = stamp
+        dropped = {item.id for item in gone}
+        self._aliases = {a: t for a, t in self._aliases.items() if t not in dropped}
+        return gone
+
+    def _group_row_ids(self) -> set[str]:
+        return {row for group in self._groups.values() for row in group.rows}
 
     def items(self) -> Sequence[TranscriptItem]:
         return self.view()

@@ -73,9 +73,11 @@ def quick_receipts(config: GlobalConfig) -> GlobalConfig:
 
 
 def statuses_of(recorder: Recorder, message_id: str) -> list[MessageStatus | None]:
-    """The status of each ``on_message_received`` call for ``message_id``, in order."""
-    return [item.status for (item,) in recorder.args("on_message_received")
-            if isinstance(item, Message) and item.id == message_id]
+    """The status of each ``on_message_received``/``on_message_updated`` call for
+    ``message_id``, in order."""
+    return [args[0].status for name, args, _ in list(recorder.events)
+            if name in ("on_message_received", "on_message_updated")
+            and isinstance(args[0], Message) and args[0].id == message_id]
 
 
 def settle(agent: Any, recorder: Recorder, label: str) -> None:
@@ -108,8 +110,8 @@ def chat_with_sam(emu: Any, session: ChatSession) -> Chat:
 
 
 def changes_of(recorder: Recorder, message_id: str) -> list[MessageStatus]:
-    """The statuses ``on_message_received`` reported for a customer's message after its SENT
-    (which may come twice: the SendMessage answer, then the echo adding the participant id)."""
+    """The statuses reported for a customer's message after its SENT (``on_message_updated``:
+    the echo adding the participant id changes nothing the program sees, so fires none)."""
     return [s for s in statuses_of(recorder, message_id) if s not in (None, MessageStatus.SENT)]
 
 
@@ -128,7 +130,7 @@ def customer_message(session: ChatSession, recorder: Recorder, text: str) -> str
 @settings("rebroadcast_unchanged_receipts", "record_own_receipts")
 def test_a_receipt_pushed_again_or_on_ones_own_message_changes_nothing(
         emu: Any, config: GlobalConfig, knob: Behaviour) -> None:
-    """A customer's message goes SENT -> DELIVERED -> READ with one ``on_message_received``
+    """A customer's message goes SENT -> DELIVERED -> READ with one ``on_message_updated``
     per step, though the service may push an unchanged receipt again
     (``rebroadcast_unchanged_receipts``); the customer's own message gets no receipt from
     the customer (the SDK sends none, so a service that records receipts on one's own

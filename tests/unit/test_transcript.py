@@ -294,3 +294,18 @@ def test_any_interleaving_of_sends_echoes_and_answers_ends_with_each_message_onc
         f"local-{n}" for n in range(len(texts)))
     assert all(isinstance(i, Message) and i.status is MessageStatus.SENT for i in items)
     assert all(t.debug_check().values())
+
+
+def test_trim_keeps_the_newest_items_and_never_a_message_in_flight() -> None:
+    """Issue 16, item 6: a long-running bot bounds the transcript (transcript_max_items)."""
+    t = Transcript()
+    t.add_placeholder(placeholder("local-old", second=1))  # in flight, and the oldest
+    for n in range(2, 60):
+        t.merge(attrs.evolve(placeholder(f"id-{n}", second=n), participant="AGENT",
+                             metadata=None))
+    gone = t.trim(10)
+    assert [i.id for i in gone] == [f"id-{n}" for n in range(2, 51)]
+    assert len(t) == 10 and "local-old" in t  # the send in flight stays
+    assert [i.id for i in t.view()] == ["local-old"] + [f"id-{n}" for n in range(51, 60)]
+    assert t.debug_check()["sorted"] and t.debug_check()["length"]
+    assert t.trim(10) == []

@@ -105,15 +105,11 @@ def release_resources(res: SessionResources) -> None:
     """The finalizer of a session dropped while connected: stop its threads, close sockets
     (no join: it may run on any thread; nothing is sent to the service)."""
     conn, client = res.conn, res.client
-    if conn is None or conn.ended or conn.closing:
-        conn = None
-    if conn is None and client is None:
-        return
-    logger.debug("a ChatSession was dropped without disconnect() or reset(): resetting it")
-    if conn is not None:
+    if conn is not None and not conn.ended and not conn.closing:
+        logger.debug("a ChatSession was dropped without disconnect() or reset(): resetting it")
         conn.closing = True
         conn.finish(chat_ended=False)
-    if client is not None:
+    if client is not None:  # keep-alive sockets (closing a closed client is a no-op)
         client.cancel_calls()
         client.close()
 

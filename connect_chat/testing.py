@@ -1,11 +1,10 @@
-"""pytest plugin (entry point ``pytest11``) and helpers for testing code that uses connect-chat.
+"""Helpers for testing code that uses connect-chat (with or without pytest).
 
-Users test their own bots offline: the ``connect_emulator`` fixture gives a running emulator,
-:func:`chat_with_agent` a connected customer session with an agent already in the chat, and
-:func:`wait_until` waits for what a background thread will do, without sleeping blindly.
-
-The emulator and the session are imported only when used, so installing connect-chat never
-slows down or changes a test run that does not ask for them.
+:func:`chat_with_agent` gives a connected customer session with an agent already in the
+chat, and :func:`wait_until` waits for what a background thread will do, without sleeping
+blindly. The pytest plugin (the ``connect_emulator`` fixture) is ``connect_chat.pytest_plugin``;
+this module never imports pytest, so a script or a notebook can use it with the ``emulator``
+extra alone.
 """
 
 from __future__ import annotations
@@ -15,41 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import pytest
-
 if TYPE_CHECKING:
     from connect_chat.config import GlobalConfig
     from connect_chat.emulator import AgentHandle, Emulator
     from connect_chat.session import ChatSession
 
-__all__ = ["chat_with_agent", "connect_emulator", "wait_until"]
+__all__ = ["chat_with_agent", "wait_until"]
 
 T = TypeVar("T")
-
-
-MARKER = "connect_emulator"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}(**options): Emulator options for the connect_emulator fixture "
-        "(for example agent='echo', connection_token_ttl=5)",
-    )
-
-
-@pytest.fixture
-def connect_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
-    """A running emulator on an ephemeral loopback port, stopped after the test.
-
-    ``@pytest.mark.connect_emulator(agent="echo", ...)`` passes options to ``Emulator``.
-    """
-    from connect_chat.emulator import Emulator
-
-    marker = request.node.get_closest_marker(MARKER)
-    options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
-    with Emulator(**options) as emulator:
-        yield emulator
 
 
 def wait_until(

@@ -103,7 +103,7 @@ def test_the_wheel_declares_the_console_script_and_the_pytest_plugin(
     entry_points = configparser.ConfigParser()
     entry_points.read_string(dist_info(wheel, "entry_points.txt"))
     assert entry_points["console_scripts"]["connect-chat"].strip() == "connect_chat.cli:main"
-    assert entry_points["pytest11"]["connect_chat"].strip() == "connect_chat.testing"
+    assert entry_points["pytest11"]["connect_chat"].strip() == "connect_chat.pytest_plugin"
 
 
 def test_the_wheel_metadata_is_single_sourced_and_declares_pythons_and_extras(

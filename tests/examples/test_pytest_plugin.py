@@ -17,7 +17,7 @@ def test_the_plugin_is_registered_by_its_entry_point(pytester: pytest.Pytester) 
         def test_registered(pytestconfig):
             plugin = pytestconfig.pluginmanager.get_plugin("connect_chat")
             assert plugin is not None
-            assert plugin.__name__ == "connect_chat.testing"
+            assert plugin.__name__ == "connect_chat.pytest_plugin"
         """
     )
     pytester.runpytest_subprocess("-q").assert_outcomes(passed=1)
@@ -31,7 +31,7 @@ def test_a_run_that_does_not_use_it_never_imports_the_emulator(
         import sys
 
         def test_nothing_heavy_was_imported():
-            assert "connect_chat.testing" in sys.modules
+            assert "connect_chat.pytest_plugin" in sys.modules
             assert "connect_chat.emulator" not in sys.modules
             assert "aiohttp" not in sys.modules
         """
@@ -113,3 +113,17 @@ def test_a_marker_passes_options_to_the_emulator(pytester: pytest.Pytester) -> N
     )
     result = pytester.runpytest_subprocess("-q", "--strict-markers")
     result.assert_outcomes(passed=2)
+
+
+def test_the_helpers_need_no_pytest() -> None:
+    """A user with the emulator extra alone (no pytest) runs examples/bot.py, which uses
+    connect_chat.testing.wait_until: that import failed with ModuleNotFoundError."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['pytest'] = None; "
+            "from connect_chat.testing import chat_with_agent, wait_until; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

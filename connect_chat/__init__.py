@@ -36,7 +36,7 @@ from connect_chat.sdk_logger import SDKLogger  # noqa: E402
 from connect_chat.session import ChatSession, ConnectionDetailsProvider  # noqa: E402
 from connect_chat.stats import SessionStats  # noqa: E402
 from connect_chat.streams import ItemStream  # noqa: E402
-from connect_chat.transcript import TranscriptView  # noqa: E402
+from connect_chat.transcript_view import TranscriptView  # noqa: E402
 
 __all__ = [
     "AWSClient",

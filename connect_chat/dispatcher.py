@@ -75,7 +75,8 @@ from connect_chat.receipts import ReceiptBatch, ReceiptThrottle
 from connect_chat.stats import SessionStats
 from connect_chat.streams import Subscribers
 from connect_chat.timestamps import now_timestamp
-from connect_chat.transcript import Change, Transcript, TranscriptView
+from connect_chat.transcript import Change, Transcript
+from connect_chat.transcript_view import TranscriptView
 from connect_chat.typing_indicators import TypingBoard
 
 logger = logging.getLogger(__name__)

@@ -71,7 +71,7 @@ from connect_chat.models import (
 from connect_chat.receipts import ReceiptTicket
 from connect_chat.stats import SessionStats
 from connect_chat.streams import ItemStream, Subscribers
-from connect_chat.transcript import TranscriptView
+from connect_chat.transcript_view import TranscriptView
 from connect_chat.typing_indicators import TypingThrottle
 from connect_chat.validation import (
     checked_authentication,

@@ -195,7 +195,6 @@ class Connection:
             on_fatal=on_fatal,
             max_items=config.transcript_max_items,
         )
-        stats.track_receipts(self.receipts)
         self.sender = Sender(
             client=client,
             retrier=self.retrier,
@@ -419,6 +418,7 @@ class Connection:
         return self.socket.thread.is_alive() or self.dispatcher.thread.is_alive()
 
     def start(self) -> None:
+        self.stats.track_receipts(self.receipts)  # until the dispatcher ends (it releases)
         self.dispatcher.start()
         self.socket.start()
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from connect_chat._version import __version__
 from connect_chat.deadlines import CallGroup, install_botocore_hooks
@@ -444,23 +445,41 @@ def warn_if_unverified(client: AWSClient) -> None:
         )
 
 
-def count_retries(client: AWSClient, on_retry: Callable[[], None], key: str) -> None:
-    """Tell ``on_retry`` of each attempt botocore retries (``amz-sdk-request: attempt=N``,
-    N > 1); ``key`` names the hook, so registering twice for one session adds it once."""
+def count_retries(client: AWSClient, stats: RetryCounter) -> None:
+    """Count each attempt botocore retries (``amz-sdk-request: attempt=N``, N > 1) in
+    ``stats`` (held weakly).
+
+    One hook per botocore client, whatever the number of sessions sharing it: a hook per
+    session made every request run all of them (O(sessions) per call). Sessions sharing one
+    ``AWSClient`` instance each count the retries of all of them.
+    """
     try:
         events = client.botocore_client.meta.events
     except AttributeError:
         return
+    state = client.__dict__
+    sinks = state.get("_retry_sinks")
+    if sinks is None:
+        sinks = state["_retry_sinks"] = weakref.WeakSet()
 
-    def before_send(request: Any = None, **_: Any) -> None:
-        header = getattr(request, "headers", {}).get("amz-sdk-request") if request else None
-        if isinstance(header, bytes):
-            header = header.decode("ascii", "replace")
-        if isinstance(header, str) and "attempt=" in header:
-            attempt = header.split("attempt=", 1)[1].split(";", 1)[0].strip()
-            if attempt.isdigit() and int(attempt) > 1:
-                on_retry()
+        def before_send(request: Any = None, **_: Any) -> None:
+            header = getattr(request, "headers", {}).get("amz-sdk-request") if request else None
+            if isinstance(header, bytes):
+                header = header.decode("ascii", "replace")
+            if isinstance(header, str) and "attempt=" in header:
+                attempt = header.split("attempt=", 1)[1].split(";", 1)[0].strip()
+                if attempt.isdigit() and int(attempt) > 1:
+                    for sink in list(sinks):
+                        sink.incr("retries")
 
-    events.register(
-        "before-send.connectparticipant", before_send, unique_id=f"connect-chat-retries-{key}"
-    )
+        events.register(
+            "before-send.connectparticipant", before_send,
+            unique_id=f"connect-chat-retries-{id(sinks)}",
+        )
+    sinks.add(stats)
+
+
+class RetryCounter(Protocol):
+    """What :func:`count_retries` counts into (``SessionStats``)."""
+
+    def incr(self, name: str, amount: int = 1) -> None: ...

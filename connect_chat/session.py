@@ -161,8 +161,7 @@ class ChatSession(SessionCallbacks):
             if self._client is None:
                 self._client = client_for(self._config)
                 warn_if_unverified(self._client)
-                stats = self.stats  # not the session: the client must not keep it alive
-                count_retries(self._client, lambda: stats.incr("retries"), str(id(stats)))
+                count_retries(self._client, self.stats)  # held weakly, not the session
             return self._client
 
     # -- state ---------------------------------------------------------------------------

@@ -95,3 +95,24 @@ def test_errors_map_to_typed_classes(emu: Any, status: int, error: type[ServiceE
     with pytest.raises(error) as caught:
         client.create_participant_connection(details.participant_token)
     assert caught.value.status == status
+
+
+def test_sessions_sharing_one_client_add_one_retry_hook_not_one_each(emu: Any) -> None:
+    """Each session registered its own botocore before-send hook on a shared ``AWSClient``:
+    with N sessions every request ran N hooks (O(sessions) per call)."""
+    import types
+
+    from connect_chat import ChatSession, GlobalConfig
+    from connect_chat.client import AWSClient
+
+    client = AWSClient(endpoint_url=emu.endpoint_url)
+    sessions = [ChatSession(GlobalConfig(endpoint_url=emu.endpoint_url,
+                                         custom_aws_client=client)) for _ in range(20)]
+    for session in sessions:
+        session._aws_client()
+    request = types.SimpleNamespace(headers={"amz-sdk-request": "attempt=2; max=3"})
+    called = client.botocore_client.meta.events.emit(
+        "before-send.connectparticipant.SendMessage", request=request)
+    ours = [h for h, _ in called if "count_retries" in getattr(h, "__qualname__", "")]
+    assert len(ours) == 1
+    assert [s.stats.retries for s in sessions] == [1] * 20  # shared: each counts the retry

@@ -479,12 +479,15 @@ def save_download(
         raise
 
 
-def checked_download(
-    attachment_id: object, filename: object, directory: object = None
-) -> None:
-    """The arguments of a download, checked before any request."""
+def checked_attachment_id(attachment_id: object) -> None:
+    """An attachment id argument, checked before any request."""
     if not isinstance(attachment_id, str) or not attachment_id:
         raise InvalidInputError("attachment_id must be a non-empty string")
+
+
+def checked_download(attachment_id: object, filename: object, directory: object = None) -> None:
+    """The arguments of a download, checked before any request."""
+    checked_attachment_id(attachment_id)
     if not isinstance(filename, str) or not filename:
         raise InvalidInputError("filename must be a non-empty string")
     if directory is not None:

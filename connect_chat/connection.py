@@ -230,21 +230,26 @@ class Connection:
     def apply(self, update: LocalUpdate) -> TranscriptItem | None:
         """Hand a local change to the dispatcher; off its thread, wait until it shows and
         return the transcript's row for it (None on the dispatcher thread itself)."""
-        if threading.current_thread() is self.dispatcher.thread:
-            self.dispatcher.post(update)
-            return None
         outcome = Outcome()
-        self.dispatcher.post(attrs.evolve(update, outcome=outcome))
-        outcome.done.wait(self.config.join_timeout)
-        return outcome.item
+        if self._post_and_wait(attrs.evolve(update, outcome=outcome), outcome.done,
+                           self.config.join_timeout):
+            return outcome.item
+        return None
 
     def merge_history(self, history: HistoryPage, timeout: float) -> None:
         """Merge a GetTranscript page (no live callbacks); off the dispatcher thread, wait
         (at most ``timeout``) until the transcript shows it."""
         done = threading.Event()
-        self.dispatcher.post(attrs.evolve(history, done=done))
-        if threading.current_thread() is not self.dispatcher.thread:
-            done.wait(timeout)
+        self._post_and_wait(attrs.evolve(history, done=done), done, timeout)
+
+    def _post_and_wait(self, item: object, done: threading.Event, timeout: float) -> bool:
+        """Post ``item`` to the dispatcher; off its thread, wait (at most ``timeout``) for
+        ``done``. False on the dispatcher thread itself: it handles the item after this."""
+        self.dispatcher.post(item)
+        if threading.current_thread() is self.dispatcher.thread:
+            return False
+        done.wait(timeout)
+        return True
 
     def fetch_history(
         self,

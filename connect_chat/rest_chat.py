@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from connect_chat.attachments import (
     Progress,
+    checked_attachment_id,
     checked_download,
     download_source,
     inspect_file,
@@ -44,6 +45,7 @@ from connect_chat.timestamps import time_key, utc_now
 from connect_chat.validation import (
     checked_event,
     checked_message,
+    checked_receipt,
     checked_transcript_request,
 )
 
@@ -170,12 +172,13 @@ class RestChat:
         return str(event_id) if event_id else None
 
     def send_message_receipt(
-        self, receipt_type: MessageReceiptType | str, message_id: str
+        self, receipt_type: MessageReceiptType | str, message_id: TranscriptItem | str
     ) -> str | None:
-        """Send one read/delivered receipt now (explicit, not throttled)."""
-        kind = MessageReceiptType(str(receipt_type))
-        if not isinstance(message_id, str) or not message_id:
-            raise InvalidInputError("a receipt needs the message id")
+        """Send one read/delivered receipt now (explicit, not throttled) for a message id or
+        item (the checks of ``ChatSession.send_message_receipt``)."""
+        kind = checked_receipt(receipt_type, message_id)
+        if isinstance(message_id, TranscriptItem):
+            message_id = message_id.id
         return self.send_event(kind.value, receipt_content(message_id))
 
     # -- transcript --------------------------------------------------------------------------
@@ -272,7 +275,7 @@ class RestChat:
 
     def get_attachment_download_url(self, attachment_id: str) -> str:
         """The pre-signed URL of an attachment (a secret: do not log it)."""
-        checked_download(attachment_id, "-")
+        checked_attachment_id(attachment_id)
         return download_source(self._credentials.call(
             lambda token: self._client.get_attachment(token, attachment_id)
         ))[0]

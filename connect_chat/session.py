@@ -25,6 +25,7 @@ from typing import ClassVar
 
 from connect_chat.attachments import (
     Progress,
+    checked_attachment_id,
     checked_download,
     download_source,
     save_download,
@@ -78,6 +79,7 @@ from connect_chat.validation import (
     checked_event,
     checked_message,
     checked_receipt,
+    checked_session_id,
     checked_timeout,
     checked_transcript_request,
 )
@@ -469,7 +471,7 @@ class ChatSession(SessionCallbacks):
 
     def get_attachment_download_url(self, attachment_id: str) -> str:
         """The pre-signed download URL of an attachment (GetAttachment). Keep it private."""
-        checked_download(attachment_id, "-")
+        checked_attachment_id(attachment_id)
         conn = self._active_connection()
         return download_source(
             conn.call(lambda token: conn.client.get_attachment(token, attachment_id))
@@ -526,7 +528,7 @@ class ChatSession(SessionCallbacks):
 
     def cancel_participant_authentication(self, session_id: str) -> None:
         """CancelParticipantAuthentication: the customer declines to sign in."""
-        checked_authentication(session_id)
+        checked_session_id(session_id)
         conn = self._active_connection()
         conn.call(lambda token: conn.client.cancel_participant_authentication(token, session_id))
 

@@ -88,13 +88,18 @@ def checked_timeout(value: object, *, positive: bool = False, optional: bool = T
         )
 
 
-def checked_authentication(session_id: object, redirect_uri: object = "-") -> None:
-    """The arguments of GetAuthenticationUrl / CancelParticipantAuthentication."""
+def checked_session_id(session_id: object) -> None:
+    """CancelParticipantAuthentication's argument (and GetAuthenticationUrl's first)."""
     if not isinstance(session_id, str) or len(session_id) != 36:
         raise InvalidInputError(
             "session_id must be the 36-character SessionId of the "
             "authentication.initiated event (event.session_id)"
         )
+
+
+def checked_authentication(session_id: object, redirect_uri: object) -> None:
+    """The arguments of GetAuthenticationUrl."""
+    checked_session_id(session_id)
     if not isinstance(redirect_uri, str) or not 1 <= len(redirect_uri) <= 1024:
         raise InvalidInputError("redirect_uri must be a string of 1..1024 characters")
 

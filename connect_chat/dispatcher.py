@@ -172,6 +172,8 @@ class Dispatcher:
             return
         if not isinstance(item, (Frame, RawFrame)):  # not a live frame
             self.inbox.put(item)  # never refused, never blocking (see Inbox)
+            if not self._running:  # the thread stopped after the check above: see drain
+                self._drain_after_stop()
             return
         if self._gap_pending:  # a catch-up will fetch it (see inbox.GapMarker)
             self.stats.incr("inbox_overflows")
@@ -204,6 +206,26 @@ class Dispatcher:
                     self.view = self.transcript.view()
         finally:
             self._settled(update)
+
+    def _drain_after_stop(self) -> None:
+        """Answer what was queued but never handled once the thread stopped: a send's
+        outcome still shows (and its caller stops waiting), a history page's waiter wakes.
+
+        Why: ``post`` checks ``_running`` before it queues, so an item could land just as
+        the thread left its loop; its caller then waited its whole timeout (a send ended by
+        ``reset()`` held its caller ``join_timeout`` instead of returning at once). Both
+        sides drain after their own write (the thread after it stops, ``post`` after it
+        queues), so whichever comes last finds the item; each item is taken once.
+        """
+        while True:
+            try:
+                item = self.inbox.get(block=False)
+            except queue.Empty:
+                return
+            if isinstance(item, LocalUpdate):
+                self._settle_after_stop(item)
+            elif isinstance(item, HistoryPage) and item.done is not None:
+                item.done.set()
 
     def _settled(self, update: LocalUpdate) -> None:
         """Tell the caller waiting on ``update`` (if any) the transcript's row for it."""
@@ -278,6 +300,7 @@ class Dispatcher:
                     return
         finally:
             self._running = False
+            self._drain_after_stop()
             self._subscribers.end()
             if self._receipts is not None:
                 self._receipts.cancel(SessionClosedError("the chat session ended"))

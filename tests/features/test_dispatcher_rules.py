@@ -10,9 +10,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from connect_chat.dispatcher import Dispatcher
-from connect_chat.enums import ContentType, MessageStatus
-from connect_chat.inbox import Call, HistoryPage, RawFrame
-from connect_chat.models import Message
+from connect_chat.enums import ContentType, MessageDirection, MessageStatus
+from connect_chat.inbox import (
+    Call,
+    EndSession,
+    HistoryPage,
+    LocalKind,
+    LocalUpdate,
+    Outcome,
+    RawFrame,
+)
+from connect_chat.models import Message, Metadata
 from connect_chat.parsing import TranscriptPage, parse_transcript_page
 from connect_chat.streams import Subscribers
 from connect_chat.transcript import Transcript
@@ -201,3 +209,44 @@ def test_a_receipt_for_a_history_message_does_not_make_it_new() -> None:
         assert [i for n, i in callbacks.calls if n == "on_message_received"] == []
         changes = [i for n, i in callbacks.calls if n == "on_message_updated"]
         assert [(m.id, m.status) for m in changes] == [("id-2", MessageStatus.READ)]
+
+
+def _sending(local_id: str) -> Message:
+    stamp = "2026-01-01T00:00:00.000Z"
+    return Message(id=local_id, time_stamp=stamp, content_type=TEXT, participant="CUSTOMER",
+                   text="in flight", message_direction=MessageDirection.OUTGOING,
+                   metadata=Metadata(id=local_id, time_stamp=stamp, content_type=TEXT,
+                                     status=MessageStatus.SENDING))
+
+
+def test_an_update_queued_as_the_thread_stops_is_still_applied_and_answered() -> None:
+    """A send's FAILED update queued just before the dispatcher stopped (``reset()`` during
+    the send) is applied and its waiter woken at once: before, nobody handled it and the
+    send's caller waited ``join_timeout`` (a CI failure of the cancel tests under load)."""
+    with dispatcher() as (d, _, _):
+        d.post(LocalUpdate(LocalKind.PLACEHOLDER, _sending("local-1")))
+        hold, holding = threading.Event(), threading.Event()
+        d.post(Call(lambda: (holding.set(), hold.wait(10.0))))  # the thread is busy...
+        assert holding.wait(10.0)
+        d.post(EndSession(chat_ended=False))  # ...the stop is queued first...
+        outcome = Outcome()
+        d.post(LocalUpdate(LocalKind.FAILED, _sending("local-1"), outcome=outcome))  # ...then
+        hold.set()
+        assert outcome.done.wait(5.0), "the FAILED update was left in the stopped inbox"
+        assert isinstance(outcome.item, Message)
+        assert outcome.item.status is MessageStatus.FAILED
+        d.join(5.0)
+        assert not d.thread.is_alive()
+
+
+def test_a_history_page_queued_as_the_thread_stops_wakes_its_waiter() -> None:
+    with dispatcher() as (d, _, _):
+        hold, holding = threading.Event(), threading.Event()
+        d.post(Call(lambda: (holding.set(), hold.wait(10.0))))
+        assert holding.wait(10.0)
+        d.post(EndSession(chat_ended=False))
+        done = threading.Event()
+        d.post(HistoryPage(page=_empty(), scan_direction="BACKWARD", start_position_given=False,
+                           done=done))
+        hold.set()
+        assert done.wait(5.0), "a history page's waiter was left waiting on a stopped inbox"

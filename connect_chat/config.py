@@ -118,8 +118,9 @@ class GlobalConfig:
     #: Total time of ``download_attachment``'s GET of the file.
     transfer_timeout: float = attrs.field(default=300.0, validator=_positive)
     #: Proactive refresh (make-before-break): a new connection token and socket this long
-    #: before the token's ``Expiry`` or the URL's ``ConnectionExpiry`` -- and never later than
-    #: when 3/4 of the remaining lifetime has passed, so short lifetimes are refreshed too.
+    #: before the connection token's ``Expiry`` -- and never later than when 3/4 of the
+    #: remaining lifetime has passed, so short lifetimes are refreshed too. (The URL's
+    #: ``ConnectionExpiry`` is only a deadline to open it: an open socket is not replaced.)
     connection_refresh_margin: float = attrs.field(default=60.0, validator=_non_negative)
     #: Replace the socket (make-before-break) after this long even when no expiry says so
     #: (ChatJS: 3540 s); None: only the service's expiries count.

@@ -1,6 +1,6 @@
 """Make-before-break: when to replace the socket, and the hand-over from the old one.
 
-A subscribed socket is replaced before its connection token or URL expires (or after
+A subscribed socket is replaced before its connection token expires (or after
 ``websocket_max_lifetime``): a new socket is opened and subscribed while the old one stays
 open, what only the old one has is passed on (:class:`HandOver`), and frames that the server
 sent to both during the overlap are passed on once. The socket thread (``websocket``) drives
@@ -32,25 +32,28 @@ class SocketGone(Exception):
 def refresh_time(config: GlobalConfig, details: ConnectionDetails, opened: float) -> float | None:
     """When (monotonic) to replace the socket opened at ``opened``, or None for never.
 
-    ``connection_refresh_margin`` before the token's ``Expiry`` or the URL's
-    ``ConnectionExpiry`` -- at the latest when 3/4 of the remaining lifetime has passed --
-    or ``websocket_max_lifetime`` after opening, whichever comes first. An expiry already
-    past by the local clock (clock skew) is ignored: the reactive paths cover it.
+    ``connection_refresh_margin`` before the token's ``Expiry`` -- at the latest when 3/4 of
+    the remaining lifetime has passed -- or ``websocket_max_lifetime`` after opening,
+    whichever comes first. An expiry already past by the local clock (clock skew) is ignored:
+    the reactive paths cover it.
+
+    Not the URL's ``ConnectionExpiry``: that is the deadline to *open* the URL (100 s, the
+    reference's [DOC]), not a lifetime of the socket opened with it. Replacing the socket
+    before it made every chat call CreateParticipantConnection and open a second socket every
+    75 s, for nothing (an open socket outlives it; a reconnect always asks for a fresh URL).
     """
     now = time.monotonic()
     wall = datetime.datetime.now(datetime.timezone.utc)
     times: list[float] = []
     if config.websocket_max_lifetime is not None:
         times.append(opened + config.websocket_max_lifetime)
-    for expiry in (details.expiry, details.websocket_url_expiry):
-        if expiry is None:
-            continue
-        remaining = (expiry - wall).total_seconds()
-        if remaining <= 0:
-            logger.debug("an expiry is already past by the local clock; not scheduling")
-            continue
-        times.append(now + max(remaining - config.connection_refresh_margin,
-                               remaining * 0.75))
+    if details.expiry is not None:
+        remaining = (details.expiry - wall).total_seconds()
+        if remaining > 0:
+            times.append(now + max(remaining - config.connection_refresh_margin,
+                                   remaining * 0.75))
+        else:
+            logger.debug("the token's expiry is already past by the local clock; not scheduling")
     return min(times) if times else None
 
 

@@ -33,8 +33,8 @@ worker posts ``ACCESS_DENIED`` and ends (no retry storm). Other failures retry w
 :class:`~connect_chat.backoff.Backoff`.
 
 Proactive refresh (:meth:`SocketWorker._refresh`), make-before-break: before the connection
-token's ``Expiry`` or the URL's ``ConnectionExpiry`` (``GlobalConfig.connection_refresh_margin``)
-or after ``websocket_max_lifetime``, the pump calls CreateParticipantConnection, opens and
+token's ``Expiry`` (``GlobalConfig.connection_refresh_margin``) or after
+``websocket_max_lifetime``, the pump calls CreateParticipantConnection, opens and
 subscribes a second socket while the first stays open, reads what is left on the first until
 it is quiet, closes it, and goes on with the second. Frames the server sent to both during the
 overlap are passed on once (identical frames from the new socket are dropped for a while), so

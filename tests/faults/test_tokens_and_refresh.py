@@ -26,9 +26,9 @@ SHORT_TTL = 6.0
 pytestmark = pytest.mark.behaviour_matrix(profiles_only=True)
 
 
-@pytest.fixture(params=["connection_token_ttl", "websocket_url_ttl"])
-def short_lived(request: pytest.FixtureRequest) -> Iterator[Emulator]:
-    with Emulator(**{request.param: SHORT_TTL}) as emulator:
+@pytest.fixture
+def short_lived() -> Iterator[Emulator]:
+    with Emulator(connection_token_ttl=SHORT_TTL) as emulator:
         yield emulator
 
 
@@ -94,6 +94,30 @@ def test_refresh_before_expiry_is_make_before_break_with_no_gap_and_no_duplicate
         assert all(m.status is MessageStatus.SENT for m in mine)
     finally:
         session.reset()
+
+
+def test_a_short_url_expiry_does_not_replace_the_open_socket(config: GlobalConfig) -> None:
+    """The URL's ConnectionExpiry is the deadline to open it (reference: 100 s), not the
+    socket's lifetime: the socket stays, with no CreateParticipantConnection, long after it.
+    Before, the SDK replaced every chat's socket before it (every 75 s with Amazon Connect)."""
+    url_ttl = 1.0
+    with Emulator(websocket_url_ttl=url_ttl) as emu, connected_session(
+            emu, _quiet_config(emu, config, connection_refresh_margin=0.5), record=True,
+            agent_joins=True) as chat:
+        cid = chat.details.contact_id
+        agent = chat.agent
+        assert chat.recorder is not None
+        # Well past the expiry (a refresh would have come at 3/4 of it): what the socket
+        # carries then still arrives live on the first socket.
+        stop = threading.Event()
+        stop.wait(3 * url_ttl)
+        sent = agent.send_message("after the URL expired")
+        wait_until(lambda: sent in received_ids(chat.recorder), timeout=10,
+                   what="the agent message")
+        conn = chat.session._conn
+        assert conn is not None and conn.socket.refreshes == 0
+        assert len(emu.calls("CreateParticipantConnection", cid)) == 1
+        assert chat.session.stats.gap_fills == 0
 
 
 def test_tokens_expired_mid_chat_the_session_recovers_by_itself(

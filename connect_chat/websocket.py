@@ -144,6 +144,8 @@ class SocketWorker:
             rng=rng,
         )
         self._wake = threading.Event()
+        #: The guard of the open in progress (see ``deadlines.guard_socket``), if any.
+        self._open_alarm: threading.Event | None = None
         self._stop = False
         self._suspended = False
         self._resumed = False
@@ -196,13 +198,17 @@ class SocketWorker:
             self.thread.join(timeout)
 
     def _interrupt(self) -> None:
-        """Wake the socket thread out of ``recv``: shut the socket's reading side only.
+        """Wake the socket thread out of ``recv``: shut the socket's reading side only
+        (and wake the guard of an open in progress, which shuts its socket down).
 
         The thread sees end-of-stream, then its stop/suspend flag, and closes the socket
         itself (close frame included: the writing side is untouched). The plain
         ``socket.shutdown`` is called even on a TLS socket, whose own ``shutdown`` would drop
         the TLS layer under the thread's feet.
         """
+        alarm = self._open_alarm
+        if alarm is not None:
+            alarm.set()
         with self._ws_lock:
             ws = self._ws
         sock = getattr(ws, "sock", None) if ws is not None else None
@@ -347,12 +353,18 @@ class SocketWorker:
         try:
             try:
                 with guard_socket(lambda: made[0].sock if made else None, deadline,
-                                  lambda: self._stop or self._suspended):
-                    ws = wsclient.create_connection(
-                        url, timeout=timeout, enable_multithread=True,
-                        class_=make,  # type: ignore[arg-type]  # any factory will do
-                        skip_utf8_validation=True, redirect_limit=0,
-                    )
+                                  lambda: self._stop or self._suspended) as alarm:
+                    self._open_alarm = alarm  # stop()/suspend() wake the guard at once
+                    if self._stop or self._suspended:  # came before the line above
+                        alarm.set()
+                    try:
+                        ws = wsclient.create_connection(
+                            url, timeout=timeout, enable_multithread=True,
+                            class_=make,  # type: ignore[arg-type]  # any factory will do
+                            skip_utf8_validation=True, redirect_limit=0,
+                        )
+                    finally:
+                        self._open_alarm = None
             except BaseException:
                 for half in made:
                     with self._ws_lock:

@@ -8,7 +8,8 @@ could not end it. Here every call runs inside a :class:`CallScope` with a deadli
 * the sockets the call opens or reuses are *watched*: the scope keeps a duplicate of each
   socket's file descriptor (taken before ``connect()`` for a new connection, so even a TCP
   connect or a TLS handshake is covered);
-* at the deadline (a short-lived timer thread, joined before the call returns) or when
+* at the deadline (an :class:`~connect_chat.alarms.Alarm`: a timer thread joined before
+  the call returns, or under gevent a timer of the hub's loop) or when
   another thread calls :meth:`CallGroup.cancel` (``disconnect()``, ``reset()``), the scope
   *aborts*: it shuts the watched sockets down. ``shutdown(2)`` acts on the connection, not on
   one descriptor, so the caller's thread blocked in connect, send or recv wakes at once;
@@ -19,7 +20,7 @@ could not end it. Here every call runs inside a :class:`CallScope` with a deadli
   was; the connection it used is closed, never returned to a pool.
 
 The call keeps running on the caller's own thread (no worker to abandon), so nothing outlives
-it: the timer thread and the duplicate descriptors are gone when the call returns.
+it: the alarm and the duplicate descriptors are gone when the call returns.
 
 The hooks: :func:`install_botocore_hooks` (pool classes whose connections register their
 socket with the scope of the current thread, and two botocore event handlers) and
@@ -40,6 +41,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from connect_chat.alarms import TIMER_THREAD_NAME, Alarm
 from connect_chat.errors import ConnectChatError, RequestTimeoutError, SessionClosedError
 
 if TYPE_CHECKING:
@@ -54,8 +56,6 @@ DEADLINE_SLACK = 0.5
 #: Default bound of an attachment upload or download (``RestChat(transfer_timeout=...)``).
 DEFAULT_TRANSFER_TIMEOUT = 300.0
 
-#: Name of the timer thread that aborts a call at its deadline (alive only during a call).
-TIMER_THREAD_NAME = "connect-chat-deadline"
 
 _local = threading.local()
 
@@ -242,12 +242,9 @@ class CallGroup:
         with self._lock:
             self._scopes.add(call)
         _local.scope = call
-        timer = None
+        alarm = None
         if deadline is not None:
-            timer = threading.Timer(deadline - now, call.abort, args=(DEADLINE,))
-            timer.name = TIMER_THREAD_NAME
-            timer.daemon = True
-            timer.start()
+            alarm = Alarm(deadline - now, lambda: call.abort(DEADLINE))
         try:
             yield call
         except BaseException as exc:
@@ -255,9 +252,8 @@ class CallGroup:
                 raise call.error() from exc
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
-                timer.join()
+            if alarm is not None:
+                alarm.cancel()
             _local.scope = previous
             with self._lock:
                 self._scopes.discard(call)
@@ -499,48 +495,67 @@ def watched_http_session() -> requests.Session:
 # -- a socket opened by a library that hides it (websocket-client) -----------------------------
 
 
-@contextlib.contextmanager
-def guard_socket(
-    get_socket: Callable[[], socket.socket | None],
-    deadline: float,
-    should_stop: Callable[[], bool],
-    poll: float = 0.05,
-) -> Iterator[threading.Event]:
-    """Shut the socket ``get_socket()`` down at ``deadline``, or once ``should_stop()``.
+class SocketGuard:
+    """Shuts the socket of an open in progress down at its deadline, or at :meth:`trip`.
 
     For a blocking open whose socket appears only partway (websocket-client sets ``ws.sock``
-    after the TCP connect, before the HTTP upgrade): a helper thread sleeps until the
-    deadline, or until the event the block yields is set (whoever makes ``should_stop()``
-    true sets it), and is joined when the block ends. Only a stop or deadline that comes
-    before the socket exists makes it poll (every ``poll`` seconds) for the socket. Why: the
-    upgrade reads its answer with a per-read timeout, so a server trickling it one byte at
-    a time held the socket thread (and ``stop()``) for good. (It used to poll all along:
-    under load, thousands of opens polling at 20 Hz were a visible share of the CPU.)
+    after the TCP connect, before the HTTP upgrade). Why: the upgrade reads its answer with a
+    per-read timeout, so a server trickling it one byte at a time held the socket thread (and
+    ``stop()``) for good. The deadline is an :class:`~connect_chat.alarms.Alarm`; only a trip
+    that comes before the socket exists starts a helper thread, which looks for the socket
+    every ``poll`` seconds until it appears or the open ends. (It used to be a thread polling
+    at 20 Hz during every open: under load, a visible share of the CPU.)
     """
-    alarm = threading.Event()
-    done = threading.Event()
 
-    def watch() -> None:
-        while True:
-            alarm.wait(max(0.0, deadline - time.monotonic()))
-            alarm.clear()  # before the checks: a stop set after them wakes the next wait
-            if done.is_set():
+    def __init__(self, get_socket: Callable[[], socket.socket | None], deadline: float,
+                 poll: float = 0.05) -> None:
+        self._get_socket = get_socket
+        self._poll = poll
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._poller: threading.Thread | None = None
+        self._alarm = Alarm(deadline - time.monotonic(), self.trip)
+
+    def trip(self) -> None:
+        """Shut the socket down now, or as soon as it exists (any thread; idempotent)."""
+        if self._done.is_set() or self._shut_now():
+            return
+        with self._lock:
+            if self._poller is not None or self._done.is_set():
                 return
-            if time.monotonic() >= deadline or should_stop():
-                break
-        while True:  # shut the socket as soon as it exists
-            sock = get_socket()
-            if isinstance(sock, socket.socket):
-                _shut(sock)
-                return
-            if done.wait(poll):
+            self._poller = threading.Thread(target=self._wait_for_socket,
+                                            name=TIMER_THREAD_NAME, daemon=True)
+            self._poller.start()
+
+    def _shut_now(self) -> bool:
+        sock = self._get_socket()
+        if isinstance(sock, socket.socket):
+            _shut(sock)
+            return True
+        return False
+
+    def _wait_for_socket(self) -> None:
+        while not self._done.wait(self._poll):
+            if self._shut_now():
                 return
 
-    thread = threading.Thread(target=watch, name=TIMER_THREAD_NAME, daemon=True)
-    thread.start()
+    def close(self) -> None:
+        """The open is over: no alarm, no helper thread left."""
+        self._alarm.cancel()
+        with self._lock:
+            self._done.set()
+            poller = self._poller
+        if poller is not None and poller is not threading.current_thread():
+            poller.join()
+
+
+@contextlib.contextmanager
+def guard_socket(
+    get_socket: Callable[[], socket.socket | None], deadline: float, poll: float = 0.05
+) -> Iterator[SocketGuard]:
+    """A :class:`SocketGuard` for the block (closed when it ends)."""
+    guard = SocketGuard(get_socket, deadline, poll)
     try:
-        yield alarm
+        yield guard
     finally:
-        done.set()
-        alarm.set()
-        thread.join()
+        guard.close()

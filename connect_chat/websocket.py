@@ -60,7 +60,7 @@ import websocket as wsclient
 from connect_chat.backoff import Backoff
 from connect_chat.bounded_socket import BoundedWebSocket, FrameTooLargeError
 from connect_chat.config import GlobalConfig
-from connect_chat.deadlines import guard_socket
+from connect_chat.deadlines import SocketGuard, guard_socket
 from connect_chat.errors import (
     AccessDeniedError,
     ChatEndedError,
@@ -144,8 +144,8 @@ class SocketWorker:
             rng=rng,
         )
         self._wake = threading.Event()
-        #: The guard of the open in progress (see ``deadlines.guard_socket``), if any.
-        self._open_alarm: threading.Event | None = None
+        #: The guard of the open in progress (see ``deadlines.SocketGuard``), if any.
+        self._open_guard: SocketGuard | None = None
         self._stop = False
         self._suspended = False
         self._resumed = False
@@ -206,9 +206,9 @@ class SocketWorker:
         ``socket.shutdown`` is called even on a TLS socket, whose own ``shutdown`` would drop
         the TLS layer under the thread's feet.
         """
-        alarm = self._open_alarm
-        if alarm is not None:
-            alarm.set()
+        guard = self._open_guard
+        if guard is not None:
+            guard.trip()
         with self._ws_lock:
             ws = self._ws
         sock = getattr(ws, "sock", None) if ws is not None else None
@@ -352,11 +352,11 @@ class SocketWorker:
 
         try:
             try:
-                with guard_socket(lambda: made[0].sock if made else None, deadline,
-                                  lambda: self._stop or self._suspended) as alarm:
-                    self._open_alarm = alarm  # stop()/suspend() wake the guard at once
+                with guard_socket(lambda: made[0].sock if made else None,
+                                  deadline) as guard:
+                    self._open_guard = guard  # stop()/suspend() trip it at once
                     if self._stop or self._suspended:  # came before the line above
-                        alarm.set()
+                        guard.trip()
                     try:
                         ws = wsclient.create_connection(
                             url, timeout=timeout, enable_multithread=True,
@@ -364,7 +364,7 @@ class SocketWorker:
                             skip_utf8_validation=True, redirect_limit=0,
                         )
                     finally:
-                        self._open_alarm = None
+                        self._open_guard = None
             except BaseException:
                 for half in made:
                     with self._ws_lock:

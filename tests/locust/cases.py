@@ -273,6 +273,61 @@ def case_session_client(url: str) -> dict[str, Any]:
     return result
 
 
+def case_alarms(url: str) -> dict[str, Any]:
+    """Under gevent a call's deadline is a timer of the hub's loop, not a greenlet per call:
+    the deadline still ends a call against a silent peer, and a trip or deadline still shuts
+    a WebSocket open's socket."""
+    import socket
+    import threading
+
+    from connect_chat.deadlines import CallGroup, guard_socket
+    from connect_chat.errors import RequestTimeoutError
+
+    started_threads = 0
+    original_start = threading.Thread.start
+
+    def counting_start(self: threading.Thread) -> None:
+        nonlocal started_threads
+        started_threads += 1
+        original_start(self)
+
+    threading.Thread.start = counting_start  # type: ignore[method-assign]
+    group = CallGroup(default_timeout=5.0)
+    try:
+        for _ in range(50):  # calls that end in time: no thread, no greenlet started
+            with group.scope("Quick"):
+                gevent.sleep(0)
+        threads_for_quick_calls = started_threads
+        a, b = socket.socketpair()
+        began = time.monotonic()
+        timed_out = None
+        try:
+            with group.scope("Silent", timeout=0.3) as call:
+                call.watch(a)
+                a.recv(10)  # the peer never writes
+        except RequestTimeoutError as exc:
+            timed_out = type(exc).__name__
+        deadline_after = time.monotonic() - began
+        a.close()
+        b.close()
+        a, b = socket.socketpair()  # the abort shut the first pair down
+        began = time.monotonic()
+        with guard_socket(lambda: a, time.monotonic() + 0.3):
+            try:  # shut down at the deadline: end of stream (or gevent's cancel_wait_ex,
+                woken = a.recv(10) == b""  # an OSError: the waiter's own socket was shut)
+            except OSError:
+                woken = True
+        guard_after = time.monotonic() - began
+        a.close()
+        b.close()
+    finally:
+        threading.Thread.start = original_start  # type: ignore[method-assign]
+    return {"threads_for_quick_calls": threads_for_quick_calls, "timed_out": timed_out,
+            "deadline_after_s": deadline_after, "guard_woke": woken,
+            "guard_after_s": guard_after, "in_flight": group.in_flight,
+            "patched": monkey.is_module_patched("threading")}
+
+
 def main() -> None:
     name, url = sys.argv[1], sys.argv[2]
     result = globals()[f"case_{name}"](url)

@@ -125,3 +125,18 @@ def test_users_share_one_botocore_client_yet_each_session_keeps_its_own_calls(
     assert result["session_clients"] and result["same_botocore"] and result["own_calls"]
     assert result["handlers_added"] == 0  # no per-session handler on the shared client
     assert result["others_reply"] == ["still here"] * 4
+
+
+def test_deadlines_under_gevent_are_loop_timers_not_a_greenlet_per_call(
+    echo: Emulator,
+) -> None:
+    """Each REST call and WebSocket open arms a deadline; under gevent a thread per call (a
+    greenlet, and a Timeout per wait) was a visible share of a Locust process's CPU."""
+    result = run_case("alarms", echo.endpoint_url)
+    assert result["patched"]
+    assert result["threads_for_quick_calls"] == 0
+    assert result["timed_out"] == "RequestTimeoutError"
+    assert 0.25 <= result["deadline_after_s"] < 5.0
+    assert result["guard_woke"]
+    assert 0.25 <= result["guard_after_s"] < 5.0
+    assert result["in_flight"] == 0

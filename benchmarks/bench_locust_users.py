@@ -7,6 +7,9 @@ benchmark driver, which must not be monkey-patched by gevent).
   Locust user would hand-write without the SDK: CreateParticipantConnection (the same one
   botocore client per process), open and subscribe, one greenlet reading frames and sending
   ``aws/heartbeat`` every 10 s, SendMessage and wait for the echo frame.
+- ``BareChatWithHistory``: ``BareChat`` that also loads the newest transcript page once
+  subscribed (GetTranscript BACKWARD, 30 items), as ``ChatSession.connect()`` does -- and the
+  official iOS, Android and ChatJS clients: the baseline making the same requests as the SDK.
 
 Environment: ``BENCH_CHATS`` (a JSON file of chats started beforehand; a user takes the next
 one, else it calls StartChatContact), ``BENCH_INTERVAL`` (seconds between messages),
@@ -178,10 +181,14 @@ class BareChat(User):
                 pass
             self.ws, self.token = ws, answer["ConnectionCredentials"]["ConnectionToken"]
             self.reader = gevent.spawn(self._read)
+            self._after_subscribe()
         except Exception as exc:
             self._fire("connect", started, exc)
             return
         self._fire("connect", started, None)
+
+    def _after_subscribe(self) -> None:
+        """Nothing more: the plain baseline."""
 
     def _read(self) -> None:
         ws = self.ws
@@ -235,3 +242,12 @@ class BareChat(User):
                 self.ws.close(timeout=1)
         if self.reader is not None:
             self.reader.kill(block=False)
+
+
+class BareChatWithHistory(BareChat):
+    """The baseline making the SDK's requests: the newest transcript page after subscribing."""
+
+    def _after_subscribe(self) -> None:
+        self._client().get_transcript(
+            ConnectionToken=self.token, ScanDirection="BACKWARD", SortOrder="ASCENDING",
+            MaxResults=30)

@@ -328,6 +328,21 @@ def case_alarms(url: str) -> dict[str, Any]:
             "patched": monkey.is_module_patched("threading")}
 
 
+def case_close_all(url: str) -> dict[str, Any]:
+    """The exit's safety net closes every open session at once: 20 sessions whose
+    DisconnectParticipant takes 0.8 s each (the emulator's latency fault, armed by the test)
+    close in about 0.8 s, not 16 s, and each still leaves the chat."""
+    users = [make_user(url)[0] for _ in range(20)]
+    gevent.joinall([gevent.spawn(u.connect) for u in users], raise_error=True)
+    contacts = [u.chat_details.contact_id for u in users if u.chat_details]
+    print("ARM", flush=True)
+    sys.stdin.readline()  # the test armed the latency fault
+    started = time.monotonic()
+    closed = close_all_sessions()
+    return {"closed": closed, "seconds": time.monotonic() - started, "contacts": contacts,
+            "open_after": close_all_sessions()}
+
+
 def main() -> None:
     name, url = sys.argv[1], sys.argv[2]
     result = globals()[f"case_{name}"](url)

@@ -140,3 +140,35 @@ def test_deadlines_under_gevent_are_loop_timers_not_a_greenlet_per_call(
     assert result["guard_woke"]
     assert 0.25 <= result["guard_after_s"] < 5.0
     assert result["in_flight"] == 0
+
+
+def test_closing_all_sessions_at_exit_is_concurrent_and_bounded(echo: Emulator) -> None:
+    """Closed one after another, the sessions of an overloaded worker held the process at
+    exit for many minutes (each waiting for its DisconnectParticipant)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.locust.support import ROOT, child_env
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.locust.cases", "close_all", echo.endpoint_url],
+        cwd=ROOT, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().strip() == "ARM"
+        echo.faults.latency(0.8, operations=["DisconnectParticipant"])
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        out, _ = child.communicate(timeout=60)
+    finally:
+        echo.faults.clear()
+        if child.poll() is None:
+            child.kill()
+    result = json.loads(next(line for line in out.splitlines()
+                             if line.startswith("RESULT "))[len("RESULT "):])
+    assert result["closed"] == 20 and result["open_after"] == 0
+    assert result["seconds"] < 8.0, result["seconds"]  # one at a time: 20 x 0.8 s = 16 s
+    for contact_id in result["contacts"]:
+        assert echo.calls("DisconnectParticipant", contact_id), contact_id

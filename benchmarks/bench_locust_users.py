@@ -11,6 +11,11 @@ benchmark driver, which must not be monkey-patched by gevent).
   subscribed (GetTranscript BACKWARD, 30 items), as ``ChatSession.connect()`` does -- and the
   official iOS, Android and ChatJS clients: the baseline making the same requests as the SDK.
 
+Both users send at a random phase of the interval (:func:`desynchronize`): Locust starts
+users in batches (all the users of one second of the spawn rate at the same instant), and
+``constant_pacing`` keeps each batch in lockstep for good, so "a message every 10 s per chat"
+came as bursts of 50 simultaneous sends, and both sides measured their own queue.
+
 Environment: ``BENCH_CHATS`` (a JSON file of chats started beforehand; a user takes the next
 one, else it calls StartChatContact), ``BENCH_INTERVAL`` (seconds between messages),
 ``BENCH_RAMP_TARGET`` with ``BENCH_RESULT``: write how long until that many users connected
@@ -22,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import resource
 import time
 import uuid
@@ -92,6 +98,11 @@ def _init(environment: Any, **_kw: Any) -> None:
     _count.runner = environment.runner  # type: ignore[attr-defined]
 
 
+def desynchronize() -> None:
+    """Sleep a random part of the interval before the first message (see the docstring)."""
+    gevent.sleep(random.uniform(0.0, INTERVAL))
+
+
 # -- the SDK user --------------------------------------------------------------------------------
 
 
@@ -107,6 +118,7 @@ class SdkChat(ChatUser):
         self._n = 0
         with contextlib.suppress(ChatStepFailed):  # reported; the task tries again
             self.connect(next_chat())
+        desynchronize()
 
     @task
     def talk(self) -> None:
@@ -158,6 +170,7 @@ class BareChat(User):
         self.reader: Any = None
         self._n = 0
         self._connect()
+        desynchronize()
 
     def _fire(self, name: str, started: float, exc: BaseException | None, length: int = 0) -> None:
         self.environment.events.request.fire(

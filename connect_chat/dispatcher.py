@@ -167,8 +167,7 @@ class Dispatcher:
     def post(self, item: object) -> None:
         """Queue an item without ever blocking (see :class:`Inbox` for the overflow policy)."""
         if not self._running:
-            if isinstance(item, LocalUpdate):
-                self._settle_after_stop(item)
+            self._answer_after_stop(item)
             return
         if not isinstance(item, (Frame, RawFrame)):  # not a live frame
             self.inbox.put(item)  # never refused, never blocking (see Inbox)
@@ -222,10 +221,15 @@ class Dispatcher:
                 item = self.inbox.get(block=False)
             except queue.Empty:
                 return
-            if isinstance(item, LocalUpdate):
-                self._settle_after_stop(item)
-            elif isinstance(item, HistoryPage) and item.done is not None:
-                item.done.set()
+            self._answer_after_stop(item)
+
+    def _answer_after_stop(self, item: object) -> None:
+        """An item the stopped thread will never handle: a send's outcome still shows (and
+        its caller stops waiting), a history page's waiter wakes; anything else is dropped."""
+        if isinstance(item, LocalUpdate):
+            self._settle_after_stop(item)
+        elif isinstance(item, HistoryPage) and item.done is not None:
+            item.done.set()
 
     def _settled(self, update: LocalUpdate) -> None:
         """Tell the caller waiting on ``update`` (if any) the transcript's row for it."""
@@ -644,4 +648,3 @@ class Dispatcher:
 
 def _parsed_id(parsed: ParsedItem) -> str:
     return parsed.item.id
-

@@ -18,7 +18,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -134,12 +134,28 @@ class Connection:
                                        "statusContent": "OK"}))
 
 
-class RawWebSocketServer:
-    """Listens on 127.0.0.1; answers every upgrade (or redirects it to ``redirect_to``)."""
+def accept_of(key: str) -> str:
+    """The ``Sec-WebSocket-Accept`` value for a client's ``Sec-WebSocket-Key``."""
+    return base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
 
-    def __init__(self, redirect_to: str | None = None, redirect_status: int = 301) -> None:
+
+#: Writes the answer to an upgrade: given the accept value, the pieces to send, each with its
+#: own ``sendall`` (a generator may go on until the client hangs up).
+UpgradeAnswer = Callable[[str], Iterable[bytes]]
+
+
+class RawWebSocketServer:
+    """Listens on 127.0.0.1; answers every upgrade (or redirects it to ``redirect_to``).
+
+    ``upgrade_answer`` replaces the 101 answer with whatever pieces it yields; the connection
+    is then served as a WebSocket all the same.
+    """
+
+    def __init__(self, redirect_to: str | None = None, redirect_status: int = 301,
+                 upgrade_answer: UpgradeAnswer | None = None) -> None:
         self.redirect_to = redirect_to
         self.redirect_status = redirect_status
+        self.upgrade_answer = upgrade_answer
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         #: The request line of every upgrade request received (redirected ones included).
@@ -219,11 +235,16 @@ class RawWebSocketServer:
                     "Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
             sock.close()
             return
-        key = headers.get("sec-websocket-key", "").encode()
-        accept = base64.b64encode(hashlib.sha1(key + _GUID).digest()).decode()
-        sock.sendall(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode())
+        accept = accept_of(headers.get("sec-websocket-key", ""))
+        pieces = (self.upgrade_answer(accept) if self.upgrade_answer is not None else [
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n".encode()])
+        try:
+            for piece in pieces:
+                sock.sendall(piece)
+        except OSError:
+            sock.close()
+            return
         conn = Connection(sock)
         with self.connected:
             self.connections.append(conn)

@@ -47,6 +47,7 @@ from connect_chat.client import AWSClient
 from connect_chat.config import GlobalConfig
 from connect_chat.enums import ContentType
 from connect_chat.errors import InvalidInputError
+from connect_chat.heap import freeze_startup_heap
 from connect_chat.models import ChatDetails, Event, Message, TranscriptItem
 from connect_chat.session import ChatSession
 
@@ -313,6 +314,11 @@ class ChatUser(User):
     chat_region: ClassVar[str] = "us-west-2"
     #: Default seconds to wait for an answer in :meth:`reply` / :meth:`wait_for`.
     reply_timeout: ClassVar[float] = 30.0
+    #: At ``test_start``, freeze the objects alive then out of the garbage collector's passes
+    #: (:func:`connect_chat.heap.freeze_startup_heap`, once per process): full collections
+    #: then walk the chats only. ``False`` in every ``ChatUser`` class of the run leaves the
+    #: collector alone.
+    freeze_heap_at_test_start: ClassVar[bool] = True
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -586,6 +592,9 @@ def prepare_clients(user_classes: Any, host: str | None = None) -> int:
 
 def _prepare_on_test_start(environment: Any, **_kwargs: Any) -> None:
     prepare_clients(environment.user_classes, environment.host)
+    if any(isinstance(cls, type) and issubclass(cls, ChatUser) and cls.freeze_heap_at_test_start
+           for cls in environment.user_classes):
+        freeze_startup_heap()  # after the clients: their models are startup state too
 
 
 def _relax_idle_wait() -> None:

@@ -343,6 +343,34 @@ def case_close_all(url: str) -> dict[str, Any]:
             "open_after": close_all_sessions()}
 
 
+def case_freeze(url: str) -> dict[str, Any]:
+    """test_start freezes the startup heap once per process, unless every ChatUser class of
+    the run says not to; the users' own objects stay collectable."""
+    import gc
+
+    def start(**attrs: Any) -> int:
+        cls = type("Probe", (ChatUser,), {"host": url, "abstract": False, **attrs})
+        environment = Environment(user_classes=[cls], events=locust.events, host=url)
+        locust.events.test_start.fire(environment=environment)
+        return gc.get_freeze_count()
+
+    opted_out = start(freeze_heap_at_test_start=False)
+    first = start()
+    again = start()
+    user, _ = make_user(url)
+    user.connect()
+    session = user.session
+    assert session is not None
+    import weakref
+
+    ref = weakref.ref(session)
+    user.on_stop()
+    del session
+    gc.collect()
+    return {"opted_out": opted_out, "first": first, "again": again,
+            "session_collected": ref() is None}
+
+
 def main() -> None:
     name, url = sys.argv[1], sys.argv[2]
     result = globals()[f"case_{name}"](url)

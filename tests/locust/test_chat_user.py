@@ -172,3 +172,15 @@ def test_closing_all_sessions_at_exit_is_concurrent_and_bounded(echo: Emulator) 
     assert result["seconds"] < 8.0, result["seconds"]  # one at a time: 20 x 0.8 s = 16 s
     for contact_id in result["contacts"]:
         assert echo.calls("DisconnectParticipant", contact_id), contact_id
+
+
+def test_test_start_freezes_the_startup_heap_once_and_sessions_stay_collectable(
+    echo: Emulator,
+) -> None:
+    """Full collections walked the whole startup heap (~130,000 objects): a quarter of a
+    1,000-chat ramp-up, and pauses every user of the process saw."""
+    result = run_case("freeze", echo.endpoint_url)
+    assert result["opted_out"] == 0
+    assert result["first"] > 10_000  # Locust, gevent, botocore and the SDK are frozen
+    assert result["again"] <= result["first"]  # once per process (frozen objects still die)
+    assert result["session_collected"]

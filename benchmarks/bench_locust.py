@@ -12,7 +12,8 @@ against an emulator with an echo agent in its own process; nothing here imports 
   bare loop that also loads the newest transcript page as ``connect()`` does (the same
   requests).
 - ``locust_distributed``: ``--processes 2`` (a master and two workers) holding ``chats``
-  chats that each start their own contact, against one emulator process: all connected,
+  chats that each start their own contact (a message every 30 s, 50 users started a second:
+  :data:`DISTRIBUTED_INTERVAL`), against one emulator process: all connected,
   failures, ``reply`` p50/p99, the emulator's CPU over the run and its latency (a probe
   timing a control-API GET every 0.2 s).
 """
@@ -219,10 +220,19 @@ def _probe(url: str, contact_id: str, stop: threading.Event, samples: list[float
         samples.append((time.perf_counter() - started) * 1000.0)
 
 
-def run_distributed(chats: int = 4000, steady: float = 40.0, interval: float = 10.0) -> Outcome:
+#: The distributed run's defaults: master, 2 workers and the emulator share this machine's
+#: cores, so its chats send every 30 s (4,000 chats every 10 s need ~2 cores of client CPU
+#: alone, the bare baseline's too) and start 50 a second in all.
+DISTRIBUTED_INTERVAL = 30.0
+DISTRIBUTED_RATE = RAMP_RATE
+
+
+def run_distributed(chats: int = 4000, steady: float = 40.0,
+                    interval: float = DISTRIBUTED_INTERVAL,
+                    rate: float = DISTRIBUTED_RATE) -> Outcome:
     out = Outcome("locust_distributed", params={"chats": chats, "processes": 2,
-                                                "steady_s": steady, "interval_s": interval})
-    rate = 2 * RAMP_RATE
+                                                "steady_s": steady, "interval_s": interval,
+                                                "users_started_per_s": rate})
     run_time = chats / rate + steady
     with tempfile.TemporaryDirectory(prefix="bench-locust-") as tmp, EchoEmulator() as emu:
         probe_chat = start_chats(emu.url, 1)[0]
@@ -263,13 +273,19 @@ def main() -> None:
     parser.add_argument("which", choices=["chats", "rampup", "distributed"])
     parser.add_argument("--chats", type=int, nargs="+")
     parser.add_argument("--steady", type=float, default=40.0)
+    parser.add_argument("--interval", type=float,
+                        help="seconds between a chat's messages (10; distributed: 30)")
+    parser.add_argument("--rate", type=float, default=DISTRIBUTED_RATE,
+                        help="distributed: users started per second, all workers together")
     args = parser.parse_args()
     if args.which == "chats":
-        outcome = run_chats(tuple(args.chats or (TARGET_CHATS,)), args.steady)
+        outcome = run_chats(tuple(args.chats or (TARGET_CHATS,)), args.steady,
+                            args.interval or 10.0)
     elif args.which == "rampup":
         outcome = run_rampup((args.chats or [1000])[0])
     else:
-        outcome = run_distributed((args.chats or [4000])[0], args.steady)
+        outcome = run_distributed((args.chats or [4000])[0], args.steady,
+                                  args.interval or DISTRIBUTED_INTERVAL, args.rate)
     print(json.dumps(outcome.to_json(), indent=1, default=str))
 
 

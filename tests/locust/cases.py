@@ -371,6 +371,49 @@ def case_freeze(url: str) -> dict[str, Any]:
             "session_collected": ref() is None}
 
 
+def case_freeze_chats(url: str) -> dict[str, Any]:
+    """freeze_chats_after_spawning: the chats alive at spawning_complete are frozen; one that
+    ends is kept until test_stop refreezes (then it is reclaimed). Off: nothing more frozen."""
+    import gc
+    import weakref
+
+    def frozen(obj: object) -> bool:
+        return not any(o is obj for o in gc.get_objects())
+
+    user, _ = make_user(url)
+    environment = user.environment
+    locust.events.test_start.fire(environment=environment)  # freeze off by default
+    user.connect()
+    off_before = gc.get_freeze_count()
+    locust.events.spawning_complete.fire(user_count=1)
+    off_after = gc.get_freeze_count()
+
+    user, _ = make_user(url, freeze_chats_after_spawning=True)
+    environment = user.environment
+    locust.events.test_start.fire(environment=environment)
+    user.connect()
+    session = user.session
+    assert session is not None
+    was_frozen = frozen(session)
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    cycle = Cycle()  # garbage only the collector reclaims, once frozen
+    locust.events.spawning_complete.fire(user_count=1)
+    now_frozen = frozen(session)
+    session_ref, cycle_ref = weakref.ref(session), weakref.ref(cycle)
+    user.on_stop()
+    del session, cycle
+    gc.collect()
+    cycle_kept = cycle_ref() is not None
+    locust.events.test_stop.fire(environment=environment)
+    return {"off_frozen_more": off_after - off_before, "before_spawned": was_frozen,
+            "after_spawned": now_frozen, "closed_session_freed": session_ref() is None,
+            "cycle_kept_until_stop": cycle_kept, "cycle_reclaimed_at_stop": cycle_ref() is None}
+
+
 def main() -> None:
     name, url = sys.argv[1], sys.argv[2]
     result = globals()[f"case_{name}"](url)

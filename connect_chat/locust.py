@@ -168,9 +168,9 @@ class ChatUser(User):
     #: Once every user is spawned (``spawning_complete``), freeze the chats too, and at
     #: ``test_stop`` thaw, collect and refreeze (:func:`connect_chat.heap.freeze_heap`): for
     #: capacity tests that hold their chats for the whole run, full collections then walk
-    #: only what changed since (1,000 chats: ``reply`` p99 61 ms instead of 110-250 ms). A
-    #: frozen chat that ends keeps its memory until the test stops: leave it off for tests
-    #: whose users start and end many chats.
+    #: only what changed since (docs/load-testing.md has the figures). Reference cycles a
+    #: frozen chat leaves when it ends stay in memory until the test stops: leave it off for
+    #: tests whose users start and end many chats.
     freeze_chats_after_spawning: ClassVar[bool] = False
 
     def __init__(self, environment: Any) -> None:

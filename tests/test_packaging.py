@@ -157,7 +157,8 @@ def test_the_readme_demo_command_works_in_a_fresh_virtualenv(tmp_path: Path) -> 
 
 
 #: The user docs that tell how to install (the emulator's own page is its engineer's).
-INSTALL_DOCS = ("README.md", "docs/quickstart.md", "docs/cli.md", "docs/testing.md")
+INSTALL_DOCS = ("README.md", "docs/quickstart.md", "docs/cli.md", "docs/testing.md",
+                "docs/load-testing.md")
 
 
 def test_no_doc_offers_an_index_install_as_working_today() -> None:
@@ -184,6 +185,21 @@ def test_the_docs_say_how_to_install_from_a_clone_and_from_a_wheel() -> None:
     dev = configparser.ConfigParser()
     dev.read(ROOT / "setup.cfg")
     assert "build" in re.findall(r"^([a-z-]+)", dev["options.extras_require"]["dev"], re.M)
+
+
+def test_the_locust_extra_brings_the_emulator_it_load_tests_by_default() -> None:
+    """docs/load-testing.md installs [locust] and then starts the emulator: without aiohttp
+    that second command failed ("the emulator is not installed")."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    extras = config["options.extras_require"]
+
+    def names(extra: str) -> set[str]:
+        return set(re.findall(r"^([A-Za-z0-9_.-]+)", extras[extra], re.M))
+
+    assert names("emulator") <= names("locust")
+    text = (ROOT / "docs/load-testing.md").read_text(encoding="utf-8")
+    assert "pip install -e '.[locust]'" in text
 
 
 def test_the_wheel_installs_with_the_emulator_extra_into_a_fresh_venv(

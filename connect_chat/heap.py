@@ -47,9 +47,7 @@ def freeze_heap() -> int:
     """Freeze every object the collector tracks now, without collecting first (each call
     adds what was created since); returns how many objects it froze."""
     with _lock:
-        before = gc.get_freeze_count()
-        gc.freeze()
-        frozen = gc.get_freeze_count() - before
+        frozen = _freeze()
     logger.info("froze %d more objects out of the garbage collector's passes", frozen)
     return frozen
 
@@ -67,6 +65,11 @@ def refreeze_heap() -> int:
 
 def _collect_and_freeze() -> int:
     gc.collect()  # garbage first: a frozen cycle would never be reclaimed
+    return _freeze()
+
+
+def _freeze() -> int:
+    """Freeze what the collector tracks now; how many objects that added."""
     before = gc.get_freeze_count()
     gc.freeze()
     return gc.get_freeze_count() - before

@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -412,6 +412,13 @@ def _text_length(item: object) -> int:
 _default_starter = StartChatContact()
 
 
+def _chat_user_classes(user_classes: Any) -> Iterator[type[ChatUser]]:
+    """The ``ChatUser`` classes among a run's user classes (the others are not ours)."""
+    for cls in user_classes:
+        if isinstance(cls, type) and issubclass(cls, ChatUser):
+            yield cls
+
+
 def prepare_clients(user_classes: Any, host: str | None = None) -> int:
     """Build the botocore clients the ``ChatUser`` classes will use, before any user runs.
 
@@ -421,9 +428,7 @@ def prepare_clients(user_classes: Any, host: str | None = None) -> int:
     clients were built or found.
     """
     count = 0
-    for cls in user_classes:
-        if not (isinstance(cls, type) and issubclass(cls, ChatUser)):
-            continue
+    for cls in _chat_user_classes(user_classes):
         target = host or cls.host  # --host overrides the class's, as Locust does
         base = cls.chat_config or GlobalConfig(region=cls.chat_region)
         if base.custom_aws_client is None:
@@ -449,8 +454,7 @@ _heap_policy = {"freeze_chats": False, "chats_frozen": False}
 
 
 def _asked(user_classes: Any, flag: str) -> bool:
-    return any(isinstance(cls, type) and issubclass(cls, ChatUser) and getattr(cls, flag)
-               for cls in user_classes)
+    return any(getattr(cls, flag) for cls in _chat_user_classes(user_classes))
 
 
 def _prepare_on_test_start(environment: Any, **_kwargs: Any) -> None:

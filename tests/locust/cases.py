@@ -347,10 +347,10 @@ def case_freeze(url: str) -> dict[str, Any]:
     """test_start freezes the startup heap once per process, unless every ChatUser class of
     the run says not to; the users' own objects stay collectable."""
     import gc
+    import weakref
 
     def start(**attrs: Any) -> int:
-        cls = type("Probe", (ChatUser,), {"host": url, "abstract": False, **attrs})
-        environment = Environment(user_classes=[cls], events=locust.events, host=url)
+        environment = make_user(url, **attrs)[0].environment
         locust.events.test_start.fire(environment=environment)
         return gc.get_freeze_count()
 
@@ -361,8 +361,6 @@ def case_freeze(url: str) -> dict[str, Any]:
     user.connect()
     session = user.session
     assert session is not None
-    import weakref
-
     ref = weakref.ref(session)
     user.on_stop()
     del session

@@ -22,7 +22,8 @@ from connect_chat.emulator.calls import CallLog, CallRecord
 from connect_chat.emulator.errors import ApiError
 from connect_chat.emulator.faults import DEFAULT_REORDER_HOLD, Faults
 from connect_chat.emulator.guard import read_body
-from connect_chat.emulator.state import Attachment, Participant, State, new_token
+from connect_chat.emulator.records import Attachment, Participant, new_token
+from connect_chat.emulator.state import State
 from connect_chat.enums import ContentType
 
 _RECEIPT_TYPES = (ContentType.MESSAGE_READ.value, ContentType.MESSAGE_DELIVERED.value)

@@ -22,7 +22,8 @@ from connect_chat.emulator.calls import CallLog, CallRecord
 from connect_chat.emulator.errors import ApiError, validation
 from connect_chat.emulator.faults import Faults
 from connect_chat.emulator.guard import read_body
-from connect_chat.emulator.state import Participant, State
+from connect_chat.emulator.records import Participant
+from connect_chat.emulator.state import State
 
 logger = logging.getLogger(__name__)
 
@@ -203,13 +204,15 @@ class RestApi:
                     and self.state.settings.behaviour.disconnect_replay == "403"
                 )
                 if who is not None and operation in REPLAYABLE and replay_allowed:
-                    replay = self.state.replayed(who.participant_id, operation, ct, body)
+                    replay = self.state.replays.replayed(who.participant_id, operation, ct, body)
                     if replay is not None:
                         return replay
                 participant = self.state.by_connection_token(token)
                 answer = fn(self.state, participant, body)
                 if operation in REPLAYABLE:
-                    self.state.remember(participant.participant_id, operation, ct, body, answer)
+                    self.state.replays.remember(
+                        participant.participant_id, operation, ct, body, answer
+                    )
                 return answer
 
             return await self._run(request, operation, action, token)
@@ -247,10 +250,10 @@ class RestApi:
                 raise fault
             client_token = body.get("ClientToken")
             ct = client_token if isinstance(client_token, str) and client_token else None
-            answer = self.state.replayed("connect", operation, ct, body)
+            answer = self.state.replays.replayed("connect", operation, ct, body)
             if answer is None:
                 answer = ops.start_chat_contact(self.state, body)
-                self.state.remember("connect", operation, ct, body, answer)
+                self.state.replays.remember("connect", operation, ct, body, answer)
         except ApiError as err:
             self._record(request, operation, None, body, err.status, err.code)
             return _json_response(err.status, err.body(), err.code)

@@ -20,16 +20,16 @@ from connect_chat.emulator.errors import (
     not_found,
     validation,
 )
-from connect_chat.emulator.settings import ALL_MESSAGE_TYPES
-from connect_chat.emulator.state import (
+from connect_chat.emulator.records import (
     Attachment,
     ConnectionToken,
     Contact,
     Participant,
-    State,
     WebSocketTicket,
     new_token,
 )
+from connect_chat.emulator.settings import ALL_MESSAGE_TYPES
+from connect_chat.emulator.state import State
 from connect_chat.emulator.transcript import Start, page
 from connect_chat.emulator.validate import get_dict, get_enum, get_int, get_list, get_str
 from connect_chat.enums import (

@@ -261,17 +261,17 @@ class Emulator:
         return self._on_loop(call)
 
     def _drop_sockets(self, contact_id: str | None) -> int:
-        return self._on_loop(lambda: self._require_state().drop_sockets(contact_id))
+        return self._on_loop(lambda: self._require_state().delivery.drop_sockets(contact_id))
 
     def _close_sockets(self, code: int, contact_id: str | None) -> int:
-        return self._on_loop(lambda: self._require_state().close_sockets(code, contact_id))
+        return self._on_loop(lambda: self._require_state().delivery.close_sockets(code, contact_id))
 
     def _expire_tokens(self, contact_id: str | None) -> int:
         return self._on_loop(lambda: self._require_state().expire_connection_tokens(contact_id))
 
     def _release_delayed(self) -> None:
         if self._loop is not None and self._state is not None:
-            self._on_loop(self._state.release_delayed)
+            self._on_loop(self._state.delivery.release_delayed)
 
     def _require_state(self) -> State:
         if self._state is None:
@@ -431,8 +431,8 @@ class Emulator:
 
     def websocket_count(self, contact_id: str | None = None) -> int:
         """Open, subscribed chat WebSockets (all, or one contact's)."""
-        return self._on_loop(lambda: self._require_state().socket_count(contact_id))
+        return self._on_loop(lambda: self._require_state().delivery.socket_count(contact_id))
 
     def frames_sent(self, contact_id: str | None = None) -> int:
         """``aws/chat`` frames pushed so far (all, or one contact's)."""
-        return self._on_loop(lambda: self._require_state().frame_count(contact_id))
+        return self._on_loop(lambda: self._require_state().delivery.frame_count(contact_id))

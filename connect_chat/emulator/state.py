@@ -1,7 +1,9 @@
 """The emulated service's state: contacts, participants, tokens, items, attachments, views.
 
-Everything here runs on the emulator's event-loop thread only (request handlers, timers and
-the Python control API, which hops onto the loop), so no locks are needed. Operations raise
+The records themselves are in :mod:`~connect_chat.emulator.records`; the sockets and the frames
+pushed to them in :mod:`~connect_chat.emulator.delivery` (``State.delivery``). Everything here
+runs on the emulator's event-loop thread only (request handlers, timers and the Python
+control API, which hops onto the loop), so no locks are needed. Operations raise
 :class:`~connect_chat.emulator.errors.ApiError` for the service's error answers.
 """
 
@@ -9,17 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import itertools
 import json
 import logging
-import secrets
 import time
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from connect_chat.emulator import items as it
+from connect_chat.emulator.delivery import Delivery
 from connect_chat.emulator.errors import access_denied, validation
 from connect_chat.emulator.faults import Faults
+from connect_chat.emulator.records import (
+    Attachment,
+    ConnectionToken,
+    Contact,
+    Participant,
+    Subscriber,
+    WebSocketTicket,
+    new_token,
+)
+from connect_chat.emulator.replays import Replays
 from connect_chat.emulator.settings import Settings
 from connect_chat.emulator.transcript import Entry
 from connect_chat.enums import ContentType
@@ -39,105 +49,6 @@ STORED_EVENTS: frozenset[str] = frozenset(
 )
 
 
-class Subscriber(Protocol):
-    """An open chat WebSocket as the state sees it."""
-
-    contact_id: str
-    participant_id: str
-    subscribed: bool
-
-    def deliver(self, frame: str) -> None: ...
-
-    def close(self, code: int) -> None: ...
-
-    def abort(self) -> None: ...
-
-
-@dataclass(eq=False)
-class Participant:
-    participant_id: str
-    contact_id: str
-    role: str
-    display_name: str
-    participant_token: str | None = None
-    left: bool = False
-    connection_tokens: set[str] = field(default_factory=set)
-
-
-@dataclass(eq=False)
-class ConnectionToken:
-    participant: Participant
-    expires_at: float
-    revoked: bool = False
-
-
-@dataclass(eq=False)
-class WebSocketTicket:
-    participant: Participant
-    expires_at: float
-    #: Opened once already (refused again when ``reuse_websocket_url`` is off).
-    used: bool = False
-
-
-@dataclass(eq=False)
-class Attachment:
-    attachment_id: str
-    contact_id: str
-    participant_id: str
-    name: str
-    content_type: str
-    size: int
-    upload_signature: str
-    upload_expires_at: float
-    headers: dict[str, str]
-    data: bytes | None = None
-    completed: bool = False
-    status: str = "APPROVED"
-    downloads: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(eq=False)
-class HeldFrame:
-    """An ``aws/chat`` frame held back by ``reorder_chat_frames`` until the next one is sent."""
-
-    frame: str
-    copies: int
-    exclude: str | None
-    timer: asyncio.TimerHandle
-
-
-@dataclass(eq=False)
-class Contact:
-    contact_id: str
-    initial_contact_id: str
-    customer: Participant
-    supported_types: frozenset[str]
-    participants: dict[str, Participant] = field(default_factory=dict)
-    items: list[dict[str, Any]] = field(default_factory=list)
-    entries: list[Entry] = field(default_factory=list)
-    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
-    receipts: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
-    past: list[tuple[dict[str, Any], str, int]] = field(default_factory=list)
-    sockets: set[Subscriber] = field(default_factory=set)
-    agent: Participant | None = None
-    ended: bool = False
-    customer_subscribed: bool = False
-    rehydrated_from: str | None = None
-    idle: bool = False
-    idle_handle: asyncio.TimerHandle | None = None
-    end_handle: asyncio.TimerHandle | None = None
-    views: dict[str, dict[str, Any]] = field(default_factory=dict)
-    auth_sessions: set[str] = field(default_factory=set)
-    attachment_count: int = 0
-    held: HeldFrame | None = None
-    #: The customer's participant.joined is in the transcript (``customer_joined_at``).
-    customer_joined_stored: bool = False
-
-
-def new_token(prefix: str, size: int = 48) -> str:
-    return prefix + secrets.token_urlsafe(size)
-
-
 class State:
     """All contacts of one emulator and the operations on them (loop thread only)."""
 
@@ -152,15 +63,17 @@ class State:
         self.connection_tokens: dict[str, ConnectionToken] = {}
         self.ws_tickets: dict[str, WebSocketTicket] = {}
         self.attachments: dict[str, Attachment] = {}
-        self.replays: dict[tuple[str, str, str], tuple[str, float, dict[str, Any]]] = {}
-        self.frames_sent: dict[str, int] = {}
-        #: Pushes postponed by ``delay_echo``: key -> (timer, contact id, item, exclude).
-        self.delayed_pushes: dict[
-            int, tuple[asyncio.TimerHandle, str, dict[str, Any], str | None]
-        ] = {}
-        self._push_keys = itertools.count()
+        #: Answers kept for requests repeated with the same ClientToken.
+        self.replays = Replays(self._current_settings)
+        #: The sockets and the frames pushed to them (frame faults included).
+        self.delivery = Delivery(self.contacts, self._current_settings, loop, faults)
         #: Ended contacts, oldest first (see ``_evict_ended``).
         self._ended_order: collections.deque[str] = collections.deque()
+
+    def _current_settings(self) -> Settings:
+        """The settings in force: ``set_behaviour`` replaces ``self.settings`` as a whole, so
+        the parts that read them ask here rather than keep the object they were given."""
+        return self.settings
 
     # --- lookups -----------------------------------------------------------------------------
     def contact(self, contact_id: str) -> Contact:
@@ -196,34 +109,6 @@ class State:
         contact = self.contacts.get(participant.contact_id)
         if contact is None or contact.ended or participant.left:
             raise access_denied()
-
-    # --- idempotency ---------------------------------------------------------------------
-    def replayed(
-        self, participant_id: str, operation: str, client_token: str | None, body: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """The stored answer for a repeat of the same request with the same ClientToken."""
-        if not client_token:
-            return None
-        hit = self.replays.get((participant_id, operation, client_token))
-        if hit is None or time.monotonic() - hit[1] > self.settings.replay_window:
-            return None
-        return hit[2] if hit[0] == _fingerprint(body) else None
-
-    def remember(
-        self,
-        participant_id: str,
-        operation: str,
-        client_token: str | None,
-        body: dict[str, Any],
-        answer: dict[str, Any],
-    ) -> None:
-        if not client_token:
-            return
-        now = time.monotonic()
-        if len(self.replays) > 20000:
-            window = self.settings.replay_window
-            self.replays = {k: v for k, v in self.replays.items() if now - v[1] <= window}
-        self.replays[(participant_id, operation, client_token)] = (_fingerprint(body), now, answer)
 
     # --- contacts ----------------------------------------------------------------------------
     def create_contact(
@@ -319,7 +204,9 @@ class State:
             if handle is not None:
                 handle.cancel()
         contact.idle_handle = contact.end_handle = None
-        self.loop.call_later(self.settings.close_delay_after_end, self._close_sockets, contact_id)
+        self.loop.call_later(
+            self.settings.close_delay_after_end, self.delivery.close_sockets, 1000, contact_id
+        )
         logger.debug("contact %s ended", contact_id)
         self._ended_order.append(contact_id)
         while len(self._ended_order) > self.settings.max_ended_contacts:
@@ -341,18 +228,10 @@ class State:
             a.attachment_id for a in self.attachments.values() if a.contact_id == contact_id
         ]:
             del self.attachments[attachment_id]
-        self.frames_sent.pop(contact_id, None)
+        self.delivery.forget(contact_id)
         for sock in list(contact.sockets):
             sock.close(1000)
         logger.debug("ended contact %s evicted", contact_id)
-
-    def _close_sockets(self, contact_id: str) -> None:
-        contact = self.contacts.get(contact_id)
-        if contact is None:
-            return
-        self.flush_held(contact_id)
-        for sock in list(contact.sockets):
-            sock.close(1000)
 
     def disconnect(self, participant: Participant) -> None:
         """DisconnectParticipant: the participant leaves; a leaving customer ends the chat."""
@@ -468,74 +347,8 @@ class State:
             contact.items.append(item)
             contact.entries.append(Entry(it.parse_instant(item["AbsoluteTime"]), item["Id"]))
             contact.by_id[item["Id"]] = item
-        if push_delay > 0:
-            key = next(self._push_keys)
-            timer = self.loop.call_later(push_delay, self._push_later, key)
-            self.delayed_pushes[key] = (timer, contact.contact_id, item, exclude)
-        else:
-            self.push(contact, item, exclude=exclude)
+        self.delivery.send(contact, item, exclude=exclude, delay=push_delay)
         return item
-
-    def _push_later(self, key: int) -> None:
-        entry = self.delayed_pushes.pop(key, None)
-        if entry is None:
-            return
-        timer, contact_id, item, exclude = entry
-        timer.cancel()
-        contact = self.contacts.get(contact_id)
-        if contact is not None:
-            self.push(contact, item, exclude=exclude)
-
-    def release_delayed(self) -> None:
-        """Send now what faults hold back: delayed echoes (in order), then held frames."""
-        for key in list(self.delayed_pushes):
-            self._push_later(key)
-        for contact in self.contacts.values():
-            if contact.held is not None:
-                self.flush_held(contact.contact_id)
-
-    def push(self, contact: Contact, item: dict[str, Any], *, exclude: str | None = None) -> None:
-        """Send the item as an ``aws/chat`` frame to every subscribed socket but ``exclude``'s.
-
-        The frame faults act here: ``duplicate_chat_frames`` sends it twice, and
-        ``reorder_chat_frames`` holds a frame until the next one has gone out.
-        """
-        if not any(s.subscribed and s.participant_id != exclude for s in contact.sockets):
-            return
-        cid = contact.contact_id
-        frame = it.chat_frame(item)
-        copies = 2 if self.faults.take_duplicate(cid) else 1
-        held = contact.held
-        if held is not None:  # the second frame of a swapped pair goes out first
-            contact.held = None
-            held.timer.cancel()
-            self._deliver(contact, frame, copies, exclude)
-            self._deliver(contact, held.frame, held.copies, held.exclude)
-            return
-        hold = self.faults.take_reorder(cid)
-        if hold is not None:
-            timer = self.loop.call_later(hold, self.flush_held, cid)
-            contact.held = HeldFrame(frame, copies, exclude, timer)
-            return
-        self._deliver(contact, frame, copies, exclude)
-
-    def flush_held(self, contact_id: str) -> None:
-        """Send the frame ``reorder_chat_frames`` holds for the contact, if any."""
-        contact = self.contacts.get(contact_id)
-        if contact is None or contact.held is None:
-            return
-        held, contact.held = contact.held, None
-        held.timer.cancel()
-        self._deliver(contact, held.frame, held.copies, held.exclude)
-
-    def _deliver(self, contact: Contact, frame: str, copies: int, exclude: str | None) -> None:
-        for sock in list(contact.sockets):
-            if sock.subscribed and sock.participant_id != exclude:
-                for _ in range(copies):
-                    sock.deliver(frame)
-                self.frames_sent[contact.contact_id] = (
-                    self.frames_sent.get(contact.contact_id, 0) + copies
-                )
 
     def on_subscribed(self, sock: Subscriber) -> None:
         """The customer's first subscription replays its joined event (and ``chat.rehydrated``)."""
@@ -558,7 +371,7 @@ class State:
                     item["ContentType"] == ContentType.JOINED.value
                     and item.get("ParticipantId") == contact.customer.participant_id
                 ):
-                    self.push(contact, item)
+                    self.delivery.push(contact, item)
                     break
         if contact.rehydrated_from is not None:
             self.publish(
@@ -754,38 +567,7 @@ class State:
         )
         return self.publish(contact, item, store=store)
 
-    # --- sockets -----------------------------------------------------------------------------
-    def add_socket(self, sock: Subscriber) -> None:
-        self.contacts[sock.contact_id].sockets.add(sock)
-
-    def remove_socket(self, sock: Subscriber) -> None:
-        contact = self.contacts.get(sock.contact_id)
-        if contact is not None:
-            contact.sockets.discard(sock)
-
-    def drop_sockets(self, contact_id: str | None) -> int:
-        """Drop sockets as ``socket_drop`` says: a TCP abort, or a close frame with its code."""
-        how = self.settings.behaviour.socket_drop
-        count = 0
-        for contact in self._selected(contact_id):
-            for sock in list(contact.sockets):
-                if how == "abort":
-                    sock.abort()
-                else:
-                    sock.close(int(how))
-                contact.sockets.discard(sock)
-                count += 1
-        return count
-
-    def close_sockets(self, code: int, contact_id: str | None) -> int:
-        count = 0
-        for contact in self._selected(contact_id):
-            self.flush_held(contact.contact_id)
-            for sock in list(contact.sockets):
-                sock.close(code)
-                count += 1
-        return count
-
+    # --- faults ------------------------------------------------------------------------------
     def expire_connection_tokens(self, contact_id: str | None) -> int:
         count = 0
         for record in self.connection_tokens.values():
@@ -795,25 +577,6 @@ class State:
                 record.revoked = True
                 count += 1
         return count
-
-    def socket_count(self, contact_id: str | None) -> int:
-        return sum(
-            1
-            for contact in self._selected(contact_id)
-            for sock in contact.sockets
-            if sock.subscribed
-        )
-
-    def frame_count(self, contact_id: str | None) -> int:
-        if contact_id is None:
-            return sum(self.frames_sent.values())
-        return self.frames_sent.get(contact_id, 0)
-
-    def _selected(self, contact_id: str | None) -> list[Contact]:
-        if contact_id is None:
-            return list(self.contacts.values())
-        contact = self.contacts.get(contact_id)
-        return [contact] if contact is not None else []
 
     def scan_result(self, contact_id: str, item_id: str, attachment_id: str, status: str) -> None:
         """The attachment scanner's verdict: the stored item changes and is pushed again."""
@@ -827,15 +590,12 @@ class State:
             return
         item["Attachments"][0]["Status"] = status
         if not contact.ended:
-            self.push(contact, item)
+            self.delivery.push(contact, item)
 
     def shutdown(self) -> None:
-        self.release_delayed()
+        self.delivery.release_delayed()
         for contact in self.contacts.values():
             for handle in (contact.idle_handle, contact.end_handle):
                 if handle is not None:
                     handle.cancel()
 
-
-def _fingerprint(body: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in body.items() if k != "ClientToken"}, sort_keys=True)

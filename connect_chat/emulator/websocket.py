@@ -144,7 +144,7 @@ class SocketServer:
             self.state.settings.max_socket_queue,
         )
         self.sockets.add(sock)
-        self.state.add_socket(sock)
+        self.state.delivery.add_socket(sock)
         loop = asyncio.get_running_loop()
         writer = loop.create_task(sock.write_loop())
         lifetime = self.state.settings.max_socket_lifetime
@@ -162,7 +162,7 @@ class SocketServer:
         finally:
             if expiry is not None:
                 expiry.cancel()
-            self.state.remove_socket(sock)
+            self.state.delivery.remove_socket(sock)
             self.sockets.discard(sock)
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -199,6 +199,7 @@ class Connection:
             client=client,
             retrier=self.retrier,
             apply=self.apply,
+            show=self.dispatcher.post,
             display_name=lambda: self.transcript.customer_display_name,
             count=stats.incr,
             chat_over=self.chat_over,

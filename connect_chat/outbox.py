@@ -300,9 +300,10 @@ class Sender:
     """The send pipeline of one connection: what ``send_message``, ``send_attachment`` and
     ``resend_failed_message`` do.
 
-    The message shows at once as a SENDING placeholder (``apply`` hands each change to the
-    dispatcher, the transcript's only writer, and returns the transcript's row once it shows,
-    or None when that cannot be waited for); the REST steps run through ``retrier``; the
+    The message shows at once as a SENDING placeholder (``show`` hands a change to the
+    dispatcher, the transcript's only writer, without waiting; ``apply`` also waits until it
+    shows and returns the transcript's row, or None when that cannot be waited for); the
+    REST steps run through ``retrier``; the
     result is SENT (the transcript's own row is returned) or FAILED (kept in the outbox for
     a resend, the typed error raised). ``chat_over()`` ends the session when a send learns
     that the chat has ended.
@@ -314,6 +315,7 @@ class Sender:
         client: AWSClient,
         retrier: Retrier,
         apply: Callable[[LocalUpdate], TranscriptItem | None],
+        show: Callable[[LocalUpdate], None],
         display_name: Callable[[], str | None],
         count: Callable[[str], None],
         chat_over: Callable[[], None],
@@ -322,6 +324,7 @@ class Sender:
         self._client = client
         self._retrier = retrier
         self._apply = apply
+        self._show = show
         self._display_name = display_name
         self._count = count
         self._chat_over = chat_over
@@ -345,7 +348,7 @@ class Sender:
     def resend(self, local_id: str) -> Message:
         entry = self.outbox.claim_failed(local_id)
         assert entry.placeholder is not None
-        self._apply(LocalUpdate(LocalKind.RESENDING, entry.placeholder))
+        self._show(LocalUpdate(LocalKind.RESENDING, entry.placeholder))
         if entry.path is not None:
             return self._deliver_attachment(entry, None)
         return self._deliver_message(entry)
@@ -369,7 +372,12 @@ class Sender:
             ),
         )
         self.outbox.add(entry)
-        self._apply(LocalUpdate(LocalKind.PLACEHOLDER, entry.placeholder))
+        # Not waited for: the dispatcher's queue is FIFO, so the placeholder is in the
+        # transcript before the send's outcome (always waited for) and before the service's
+        # frame for it, which can only come after the request below. Waiting here cost a
+        # hand-over to the dispatcher and back on every send (under gevent, two turns of
+        # the hub's loop: the largest part of a send's latency tail at 2,000 chats).
+        self._show(LocalUpdate(LocalKind.PLACEHOLDER, entry.placeholder))
         return entry
 
     def _deliver_message(self, entry: OutboxEntry) -> Message:
@@ -404,7 +412,7 @@ class Sender:
                 attachment_id = post_attachment(
                     self._retrier.run, self._client, entry, deadline, http=http,
                     progress=progress,
-                    on_started=lambda aid: self._show(
+                    on_started=lambda aid: self._started(
                         LocalUpdate(LocalKind.ATTACHMENT_STARTED, placeholder, server_id=aid)
                     ),
                 )
@@ -415,7 +423,7 @@ class Sender:
         self._count("attachments_sent")
         return attrs.evolve(placeholder, attachment_id=attachment_id)
 
-    def _show(self, update: LocalUpdate) -> None:
+    def _started(self, update: LocalUpdate) -> None:
         self._apply(update)
 
     def _failed(self, entry: OutboxEntry, exc: Exception) -> None:

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from connect_chat.client import acyclic_parsers
 from connect_chat.enums import ContentType
 from connect_chat.errors import (
     ConnectChatError,
@@ -149,6 +150,7 @@ def _connect_client(
     from botocore import UNSIGNED
 
     session = botocore.session.Session(profile=profile)
+    acyclic_parsers(session)
     options: dict[str, Any] = {}
     if anonymous is None:
         anonymous = endpoint_url is not None and session.get_credentials() is None

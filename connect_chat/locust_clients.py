@@ -20,7 +20,7 @@ from connect_chat.cli_contact import (
     EMULATOR_INSTANCE_ID,
     SUPPORTED_MESSAGING_CONTENT_TYPES,
 )
-from connect_chat.client import AWSClient
+from connect_chat.client import AWSClient, acyclic_parsers
 from connect_chat.models import ChatDetails
 
 __all__ = [
@@ -174,6 +174,7 @@ class StartChatContact:
                 import botocore.session
 
                 session = botocore.session.Session(profile=self.profile)
+                acyclic_parsers(session)
                 if self.emulator:
                     session.set_credentials("emulator", "emulator")
                 elif session.get_credentials() is None:

@@ -14,6 +14,16 @@ capacity test holds them for the whole run, and at 1,000 chats each full pass to
 reference cycles already garbage then, or left by a frozen chat that ends, stay in memory
 until :func:`refreeze_heap` thaws everything, collects and freezes the survivors (at the
 test's end).
+
+Frozen chats alone made full passes shorter but much more frequent: CPython starts one when
+what reached the oldest generation since the last full pass exceeds a quarter of what that
+pass left there, and once the heap is frozen that is only the little created since. At
+2,000 chats the collector ran a full pass every ~10 s, ~120-190 ms each, and those pauses
+(with the backlog each left) made most of the SDK's ``reply`` p99. So while the chats are
+frozen, :func:`hold_full_collections` keeps the automatic full passes off (the young
+generations are collected as usual, so short-lived cycles still go at once) until
+:func:`release_full_collections`. In the SDK's steady state nothing becomes cyclic
+garbage (see ``connect_chat.client.acyclic_parsers``), so nothing waits for them.
 """
 
 from __future__ import annotations
@@ -22,12 +32,23 @@ import gc
 import logging
 import threading
 
-__all__ = ["freeze_heap", "freeze_startup_heap", "refreeze_heap"]
+__all__ = [
+    "freeze_heap",
+    "freeze_startup_heap",
+    "hold_full_collections",
+    "refreeze_heap",
+    "release_full_collections",
+]
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _frozen = False
+#: The oldest generation's threshold while full collections are held (None: not held).
+_held_threshold: int | None = None
+#: A threshold the young collections never reach in a test's lifetime (a full pass would
+#: need this many collections of the middle generation: years at a load test's rates).
+HELD_THRESHOLD = 1 << 30
 
 
 def freeze_startup_heap() -> int:
@@ -73,3 +94,30 @@ def _freeze() -> int:
     before = gc.get_freeze_count()
     gc.freeze()
     return gc.get_freeze_count() - before
+
+
+def hold_full_collections() -> bool:
+    """Keep the automatic full collections off (the younger generations are collected as
+    usual) until :func:`release_full_collections`; False if they were already held."""
+    global _held_threshold
+    with _lock:
+        if _held_threshold is not None:
+            return False
+        young, middle, oldest = gc.get_threshold()
+        _held_threshold = oldest
+        gc.set_threshold(young, middle, HELD_THRESHOLD)
+    logger.info("automatic full garbage collections held")
+    return True
+
+
+def release_full_collections() -> bool:
+    """Give the oldest generation its threshold back; False if nothing was held."""
+    global _held_threshold
+    with _lock:
+        if _held_threshold is None:
+            return False
+        young, middle, _ = gc.get_threshold()
+        gc.set_threshold(young, middle, _held_threshold)
+        _held_threshold = None
+    logger.info("automatic full garbage collections released")
+    return True

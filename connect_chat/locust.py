@@ -41,7 +41,13 @@ from locust.exception import RescheduleTask
 from connect_chat.config import GlobalConfig
 from connect_chat.enums import ContentType
 from connect_chat.errors import InvalidInputError
-from connect_chat.heap import freeze_heap, freeze_startup_heap, refreeze_heap
+from connect_chat.heap import (
+    freeze_heap,
+    freeze_startup_heap,
+    hold_full_collections,
+    refreeze_heap,
+    release_full_collections,
+)
 from connect_chat.locust_clients import (
     SessionClient,
     StartChatContact,
@@ -167,10 +173,12 @@ class ChatUser(User):
     freeze_heap_at_test_start: ClassVar[bool] = True
     #: Once every user is spawned (``spawning_complete``), freeze the chats too, and at
     #: ``test_stop`` thaw, collect and refreeze (:func:`connect_chat.heap.freeze_heap`): for
-    #: capacity tests that hold their chats for the whole run, full collections then walk
-    #: only what changed since (docs/load-testing.md has the figures). Reference cycles a
-    #: frozen chat leaves when it ends stay in memory until the test stops: leave it off for
-    #: tests whose users start and end many chats.
+    #: capacity tests that hold their chats for the whole run. Automatic full collections
+    #: are held off meanwhile (:func:`connect_chat.heap.hold_full_collections`; the young
+    #: generations are still collected): docs/load-testing.md has the figures. Reference
+    #: cycles a frozen chat leaves when it ends, or that reach the oldest generation, stay in
+    #: memory until the test stops: leave it off for tests whose users start and end many
+    #: chats.
     freeze_chats_after_spawning: ClassVar[bool] = False
 
     def __init__(self, environment: Any) -> None:
@@ -468,12 +476,14 @@ def _prepare_on_test_start(environment: Any, **_kwargs: Any) -> None:
 def _freeze_chats(**_kwargs: Any) -> None:
     if _heap_policy["freeze_chats"]:
         freeze_heap()
+        hold_full_collections()  # else the frozen heap made full passes frequent (heap.py)
         _heap_policy["chats_frozen"] = True
 
 
 def _thaw_chats(**_kwargs: Any) -> None:
     if _heap_policy["chats_frozen"]:
         _heap_policy["chats_frozen"] = False
+        release_full_collections()
         refreeze_heap()  # what the ended chats left is reclaimed
 
 

@@ -20,6 +20,7 @@ from gevent import monkey
 from locust.env import Environment
 
 from connect_chat import ContentType, GlobalConfig, Message, TranscriptItem
+from connect_chat.heap import HELD_THRESHOLD
 from connect_chat.locust import ChatStepFailed, ChatUser, close_all_sessions, prepare_clients
 
 
@@ -380,11 +381,13 @@ def case_freeze_chats(url: str) -> dict[str, Any]:
 
     user, _ = make_user(url)
     environment = user.environment
+    thresholds = gc.get_threshold()
     locust.events.test_start.fire(environment=environment)  # freeze off by default
     user.connect()
     off_before = gc.get_freeze_count()
     locust.events.spawning_complete.fire(user_count=1)
     off_after = gc.get_freeze_count()
+    off_thresholds = gc.get_threshold()
 
     user, _ = make_user(url, freeze_chats_after_spawning=True)
     environment = user.environment
@@ -401,13 +404,17 @@ def case_freeze_chats(url: str) -> dict[str, Any]:
     cycle = Cycle()  # garbage only the collector reclaims, once frozen
     locust.events.spawning_complete.fire(user_count=1)
     now_frozen = frozen(session)
+    held = gc.get_threshold()
     session_ref, cycle_ref = weakref.ref(session), weakref.ref(cycle)
     user.on_stop()
     del session, cycle
     gc.collect()
     cycle_kept = cycle_ref() is not None
     locust.events.test_stop.fire(environment=environment)
-    return {"off_frozen_more": off_after - off_before, "before_spawned": was_frozen,
+    return {"off_thresholds_kept": off_thresholds == thresholds,
+            "full_collections_held": held == (*thresholds[:2], HELD_THRESHOLD),
+            "thresholds_restored": gc.get_threshold() == thresholds,
+            "off_frozen_more": off_after - off_before, "before_spawned": was_frozen,
             "after_spawned": now_frozen, "closed_session_freed": session_ref() is None,
             "cycle_kept_until_stop": cycle_kept, "cycle_reclaimed_at_stop": cycle_ref() is None}
 

@@ -36,6 +36,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -317,8 +318,42 @@ def _connect_watched(
     raise OSError("getaddrinfo returns an empty list")
 
 
+def _readable_now(sock: socket.socket) -> bool:
+    """Whether ``sock`` has something to read (or has hung up), asked of the OS at once.
+
+    urllib3 asks this of every pooled connection it reuses (a dropped one is replaced); its
+    ``wait_for_read(sock, 0)`` goes through ``select.poll``, which gevent replaces with one
+    that waits a whole turn of the hub's loop even for a zero timeout: one more wait per
+    REST call, behind everything else ready in the process. The unpatched ``poll`` (or
+    ``select``) answers from the kernel without yielding, with or without gevent.
+    """
+    import select
+
+    poll, pick = select.__dict__.get("poll"), select.select
+    if "gevent" in sys.modules:
+        from gevent import monkey  # type: ignore[import-untyped]
+
+        poll = monkey.get_original("select", "poll") if poll is not None else None
+        pick = monkey.get_original("select", "select")
+    if poll is not None:
+        poller = poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(pick([sock], [], [], 0)[0])
+
+
 class _WatchedConnection:
-    """Mixin for a urllib3 connection class: a new socket is watched by the current scope."""
+    """Mixin for a urllib3 connection class: a new socket is watched by the current scope,
+    and the reuse check never yields (see :func:`_readable_now`)."""
+
+    sock: socket.socket | None
+
+    @property
+    def is_connected(self) -> bool:
+        sock = self.sock
+        if sock is None:
+            return False
+        return not _readable_now(sock)
 
     host: str
     port: int

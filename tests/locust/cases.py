@@ -419,6 +419,35 @@ def case_freeze_chats(url: str) -> dict[str, Any]:
             "cycle_kept_until_stop": cycle_kept, "cycle_reclaimed_at_stop": cycle_ref() is None}
 
 
+def case_reuse_check(url: str) -> dict[str, Any]:
+    """The pooled-connection reuse check asks the kernel without a turn of the hub's loop
+    (gevent's ``select.poll`` waits one even for a zero timeout), and still tells a live
+    connection from one the peer closed."""
+    import socket
+
+    from connect_chat import deadlines
+
+    loop = gevent.get_hub().loop
+    ours, peer = socket.socketpair()
+    before = loop.iteration
+    idle = deadlines._readable_now(ours)
+    ours_turns = loop.iteration - before
+    peer.close()
+    hung_up = deadlines._readable_now(ours)
+    before = loop.iteration
+    from urllib3.util.wait import wait_for_read
+
+    wait_for_read(ours, timeout=0.0)
+    urllib3_turns = loop.iteration - before
+    ours.close()
+    pools = [*deadlines._botocore_pool_classes().values(),
+             *deadlines._urllib3_pool_classes().values()]
+    return {"idle_readable": idle, "hung_up_readable": hung_up, "turns": ours_turns,
+            "urllib3_turns": urllib3_turns,
+            "pools_use_it": all(pool.ConnectionCls.is_connected  # type: ignore[attr-defined]
+                                is deadlines._WatchedConnection.is_connected for pool in pools)}
+
+
 def main() -> None:
     name, url = sys.argv[1], sys.argv[2]
     result = globals()[f"case_{name}"](url)

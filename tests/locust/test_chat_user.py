@@ -186,6 +186,18 @@ def test_test_start_freezes_the_startup_heap_once_and_sessions_stay_collectable(
     assert result["session_collected"]
 
 
+def test_the_pooled_connection_check_takes_no_turn_of_the_hub(echo: Emulator) -> None:
+    """Every REST call on a pooled connection asks whether the peer hung up; through
+    gevent's ``select.poll`` that waited a whole turn of the hub's loop, behind everything
+    ready in the process (a quarter of the waits seen in sends at 2,000 chats)."""
+    result = run_case("reuse_check", echo.endpoint_url)
+    assert result["urllib3_turns"] >= 1  # what urllib3's own check costs under gevent
+    assert result["turns"] == 0
+    assert result["pools_use_it"] is True  # the SDK's botocore and requests pools
+    assert result["idle_readable"] is False
+    assert result["hung_up_readable"] is True
+
+
 def test_chats_frozen_after_spawning_are_reclaimed_when_the_test_stops(echo: Emulator) -> None:
     """Full passes over 1,000 chats took up to ~300 ms, the tail of every reply measured;
     freezing the chats once all are started keeps them out, until test_stop."""

@@ -111,6 +111,14 @@ def bot_in_chat(
         bot.communicate(timeout=10)
 
 
+def assert_exited_cleanly(bot: subprocess.Popen[str]) -> None:
+    """The bot ended with status 0; if not, the failure shows what it printed."""
+    status = bot.wait(timeout=30)
+    if status != 0:
+        out, err = bot.communicate(timeout=10)
+        raise AssertionError(f"bot.py exited with {status}:\n{err[-4000:]}\n{out[-2000:]}")
+
+
 def customer_said(emulator: Emulator, contact_id: str) -> list[str]:
     return [i["Content"] for i in emulator.transcript(contact_id)
             if i.get("ParticipantRole") == "CUSTOMER" and i.get("Type") == "MESSAGE"]
@@ -126,7 +134,7 @@ def test_the_bot_joins_a_chat_started_elsewhere(emulator: Emulator) -> None:
         agent.send_receipt(answer[0], read=True)  # the bot's message goes READ ...
         agent.send_receipt(answer[0], read=True)  # ... and is pushed again if rebroadcast
         agent.send_message("Thanks, goodbye!")
-        assert bot.wait(timeout=30) == 0
+        assert_exited_cleanly(bot)
         assert customer_said(emulator, cid) == ["ann@example.com"]  # answered once
         assert emulator.contact(cid)["State"] == "ENDED"
 
@@ -142,5 +150,5 @@ def test_the_bot_answers_the_question_waiting_when_it_joins(emulator: Emulator) 
         agent.send_message("What is your email?")
         wait_until(lambda: len(customer_said(emulator, cid)) == 2, timeout=10)
         agent.send_message("Thanks, goodbye!")
-        assert bot.wait(timeout=30) == 0
+        assert_exited_cleanly(bot)
         assert customer_said(emulator, cid) == ["It's order 1234.", "ann@example.com"]

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import socket
 import sys
 import threading
@@ -318,6 +319,31 @@ def _connect_watched(
     raise OSError("getaddrinfo returns an empty list")
 
 
+#: (gevent imported?, the kernel's ``poll`` or None, its ``select``): see :func:`_os_waits`.
+_waits: tuple[bool, Any, Any] | None = None
+
+
+def _os_waits() -> tuple[Any, Any]:
+    """The unpatched ``select.poll`` (None where there is none) and ``select.select``.
+
+    Looked up once (``gevent.monkey.get_original`` and the imports cost ~4 µs, on every REST
+    call), and again only if gevent is imported after the first call: ``get_original``
+    gives the originals whether or not gevent has patched the module yet.
+    """
+    global _waits
+    gevent_seen = "gevent" in sys.modules
+    waits = _waits
+    if waits is None or waits[0] != gevent_seen:
+        poll, pick = getattr(select, "poll", None), select.select
+        if gevent_seen:
+            from gevent import monkey  # type: ignore[import-untyped]
+
+            poll = monkey.get_original("select", "poll") if poll is not None else None
+            pick = monkey.get_original("select", "select")
+        waits = _waits = (gevent_seen, poll, pick)
+    return waits[1], waits[2]
+
+
 def _readable_now(sock: socket.socket) -> bool:
     """Whether ``sock`` has something to read (or has hung up), asked of the OS at once.
 
@@ -327,14 +353,7 @@ def _readable_now(sock: socket.socket) -> bool:
     REST call, behind everything else ready in the process. The unpatched ``poll`` (or
     ``select``) answers from the kernel without yielding, with or without gevent.
     """
-    import select
-
-    poll, pick = select.__dict__.get("poll"), select.select
-    if "gevent" in sys.modules:
-        from gevent import monkey  # type: ignore[import-untyped]
-
-        poll = monkey.get_original("select", "poll") if poll is not None else None
-        pick = monkey.get_original("select", "select")
+    poll, pick = _os_waits()
     if poll is not None:
         poller = poll()
         poller.register(sock, select.POLLIN)
@@ -346,6 +365,12 @@ class _WatchedConnection:
     """Mixin for a urllib3 connection class: a new socket is watched by the current scope,
     and the reuse check never yields (see :func:`_readable_now`)."""
 
+    host: str
+    port: int
+    timeout: Any
+    source_address: tuple[str, int] | None
+    socket_options: Any
+    _dns_host: str
     sock: socket.socket | None
 
     @property
@@ -354,13 +379,6 @@ class _WatchedConnection:
         if sock is None:
             return False
         return not _readable_now(sock)
-
-    host: str
-    port: int
-    timeout: Any
-    source_address: tuple[str, int] | None
-    socket_options: Any
-    _dns_host: str
 
     def _new_conn(self) -> socket.socket:
         scope = current_scope()

@@ -303,10 +303,9 @@ class Sender:
     The message shows at once as a SENDING placeholder (``show`` hands a change to the
     dispatcher, the transcript's only writer, without waiting; ``apply`` also waits until it
     shows and returns the transcript's row, or None when that cannot be waited for); the
-    REST steps run through ``retrier``; the
-    result is SENT (the transcript's own row is returned) or FAILED (kept in the outbox for
-    a resend, the typed error raised). ``chat_over()`` ends the session when a send learns
-    that the chat has ended.
+    REST steps run through ``retrier``; the result is SENT (the transcript's own row is
+    returned) or FAILED (kept in the outbox for a resend, the typed error raised).
+    ``chat_over()`` ends the session when a send learns that the chat has ended.
     """
 
     def __init__(

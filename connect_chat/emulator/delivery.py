@@ -36,7 +36,7 @@ class Delivery:
         self._settings = settings  # asked each time: the state owns them
         self._loop = loop
         self._faults = faults
-        #: Frames sent per contact (``EmulatorServer.frames_sent``).
+        #: Frames sent per contact (``Emulator.frames_sent``).
         self.frames_sent: dict[str, int] = {}
         #: Pushes postponed by ``delay_echo``: key -> (timer, contact id, item, exclude).
         self.delayed_pushes: dict[
